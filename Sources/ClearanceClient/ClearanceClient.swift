@@ -1,0 +1,122 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A typed client for a running Clearance server. The `clearance` CLI talks
+/// to servers through it, as an integration would.
+public struct ClearanceClient: Sendable {
+    public let baseURL: String
+    let apiKey: String?
+    let http: HTTPClient
+    let timeout: TimeAmount
+
+    public init(baseURL: String, apiKey: String?, http: HTTPClient = .shared, timeout: TimeAmount = .seconds(30)) {
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.baseURL = base
+        self.apiKey = apiKey
+        self.http = http
+        self.timeout = timeout
+    }
+
+    // MARK: System
+
+    public func health() async throws -> Health {
+        try await send("GET", "/health", authenticated: false)
+    }
+
+    // MARK: Keys
+
+    public func createAPIKey(_ body: APIKeyCreate) async throws -> APIKey {
+        try await send("POST", "/v3/api-keys/", body: body)
+    }
+
+    public func listAPIKeys(limit: Int = 100, offset: Int = 0) async throws -> Page<APIKey> {
+        try await send("GET", "/v3/api-keys/", query: ["limit": String(limit), "offset": String(offset)])
+    }
+
+    public func revokeAPIKey(id: String) async throws {
+        let _: Empty = try await send("DELETE", "/v3/api-keys/\(id)/")
+    }
+
+    // MARK: Audit
+
+    public func auditEntries(subjectID: String? = nil, limit: Int = 50, offset: Int = 0) async throws -> Page<AuditEntry> {
+        var query = ["limit": String(limit), "offset": String(offset)]
+        if let subjectID { query["subject_id"] = subjectID }
+        return try await send("GET", "/v3/audit/", query: query)
+    }
+
+    // MARK: Transport
+
+    /// Sends a request and decodes a JSON answer, or throws `ClientError`
+    /// carrying the server's error body.
+    public func send<Response: Decodable>(
+        _ method: String, _ path: String, query: [String: String] = [:], body: (some Encodable)? = Empty?.none,
+        authenticated: Bool = true, headers: [String: String] = [:]
+    ) async throws -> Response {
+        var components = URLComponents(string: baseURL + path)!
+        if !query.isEmpty {
+            components.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
+        }
+        var request = HTTPClientRequest(url: components.string!)
+        request.method = HTTPMethod(rawValue: method)
+        request.headers.add(name: "accept", value: "application/json")
+        if authenticated, let apiKey { request.headers.add(name: "x-api-key", value: apiKey) }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            let data = try JSONEncoder().encode(body)
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: data))
+        }
+        let response = try await http.execute(request, timeout: timeout)
+        let bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
+        let data = Data(bytes.readableBytesView)
+        guard (200..<300).contains(response.status.code) else {
+            throw ClientError(
+                status: Int(response.status.code), body: data,
+                requestID: response.headers.first(name: "x-request-id"))
+        }
+        if Response.self == Empty.self { return Empty() as! Response }
+        do {
+            return try JSONDecoder().decode(Response.self, from: data)
+        } catch {
+            throw ClientError(status: Int(response.status.code), body: data, requestID: nil, decoding: "\(error)")
+        }
+    }
+}
+
+/// An answer the client did not accept: the server's status and error body.
+public struct ClientError: Error, CustomStringConvertible, Sendable {
+    public var status: Int
+    public var body: Data
+    public var requestID: String?
+    public var decoding: String?
+
+    /// The error envelope's fields, in whichever dialect the server used.
+    public var code: String? { json?["code"] as? String }
+    public var message: String? {
+        (json?["detail"] as? String) ?? (json?["message"] as? String)
+    }
+    public var dalpID: String? { (json?["data"] as? [String: Any])?["id"] as? String }
+
+    private var json: [String: Any]? {
+        try? JSONSerialization.jsonObject(with: body) as? [String: Any]
+    }
+
+    public var description: String {
+        if let decoding { return "unreadable answer (HTTP \(status)): \(decoding)" }
+        var parts = ["HTTP \(status)"]
+        if let dalpID { parts.append(dalpID) }
+        if let code { parts.append(code) }
+        var text = parts.joined(separator: " ")
+        if let message { text += ": \(message)" }
+        if let requestID { text += " (request \(requestID))" }
+        return text
+    }
+}
+
+public struct Empty: Codable, Sendable {
+    public init() {}
+}

@@ -1,0 +1,44 @@
+/// Who is calling: an authenticated API key (or, later, a console user).
+public struct Principal: Sendable, Equatable {
+    public enum Kind: String, Sendable, Equatable {
+        case apiKey = "key"
+        case consoleUser = "console"
+    }
+
+    public var kind: Kind
+    public var id: String
+    public var name: String
+    public var environment: KeyEnvironment
+    public var privileges: Set<Privilege>
+    public var roles: Set<Role>
+
+    public init(
+        kind: Kind = .apiKey, id: String, name: String, environment: KeyEnvironment,
+        privileges: Set<Privilege>, roles: Set<Role>
+    ) {
+        self.kind = kind
+        self.id = id
+        self.name = name
+        self.environment = environment
+        self.privileges = privileges
+        self.roles = roles
+    }
+
+    public var isAdmin: Bool { roles.contains(.admin) }
+
+    public func has(_ privilege: Privilege) -> Bool {
+        isAdmin || privileges.contains(privilege)
+    }
+
+    public func has(_ role: Role) -> Bool {
+        isAdmin || roles.contains(role)
+    }
+
+    /// True when the principal holds at least one of `roles`.
+    public func hasAny(of roles: [Role]) -> Bool {
+        roles.contains { has($0) }
+    }
+
+    /// How the audit trail names this principal: `key:<id>` or `console:<id>`.
+    public var actor: String { "\(kind.rawValue):\(id)" }
+}

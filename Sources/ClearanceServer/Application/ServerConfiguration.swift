@@ -1,0 +1,29 @@
+import Foundation
+
+/// What `serve` was told. Parsing from flags and environment lives in the
+/// CLI; these are the values after validation.
+public struct ServerConfiguration: Sendable {
+    public static let defaultBodyLimit = 30 * 1024 * 1024
+
+    public var host: String
+    public var port: Int
+    /// Base for absolute links (`url`, `next`): no trailing slash.
+    public var publicURL: String
+    public var bodyLimit: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, publicURL: String? = nil, bodyLimit: Int = defaultBodyLimit)
+    {
+        self.host = host
+        self.port = port
+        self.publicURL = (publicURL ?? "http://\(host):\(port)").trimmingSuffix("/")
+        self.bodyLimit = bodyLimit
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: String) -> String {
+        var out = self
+        while out.hasSuffix(suffix) { out.removeLast(suffix.count) }
+        return out
+    }
+}

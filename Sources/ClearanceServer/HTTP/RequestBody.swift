@@ -1,0 +1,76 @@
+import Foundation
+import Hummingbird
+import ClearanceDomain
+
+extension Request {
+    /// Reads the whole body (413 past the limit) and decodes it as JSON
+    /// `T`, turning every decoding failure into a 400 that names the field.
+    public mutating func decodeJSON<T: Decodable>(_ type: T.Type, context: ClearanceRequestContext) async throws -> T {
+        let buffer = try await collectBodyOr413(context: context)
+        let bytes = Data(buffer: buffer)
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            throw APIError.validation(path: "body", "A JSON object body is required.")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: bytes)
+        } catch let error as DecodingError {
+            throw DecodingErrorMapping.apiError(error)
+        } catch let error as APIError {
+            throw error
+        } catch let failure as ValidationFailure {
+            throw failure.apiError
+        }
+    }
+
+    public mutating func collectBodyOr413(context: ClearanceRequestContext) async throws -> ByteBuffer {
+        do {
+            return try await collectBody(upTo: context.bodyLimit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError.payloadTooLarge(limit: context.bodyLimit)
+        }
+    }
+}
+
+/// Turns Swift's decoding errors into field-level messages.
+enum DecodingErrorMapping {
+    static func apiError(_ error: DecodingError) -> APIError {
+        switch error {
+        case .keyNotFound(let key, let context):
+            return .validation(path: path(context.codingPath + [key]), "This field is required.")
+        case .valueNotFound(_, let context):
+            return .validation(path: path(context.codingPath), "This field may not be null.")
+        case .typeMismatch(let type, let context):
+            return .validation(path: path(context.codingPath), "Expected \(describe(type)).")
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty {
+                return .validation(path: "body", "Malformed JSON: the body is not valid JSON.")
+            }
+            return .validation(path: path(context.codingPath), context.debugDescription)
+        @unknown default:
+            return .validation(path: "body", "The body could not be read.")
+        }
+    }
+
+    static func path(_ codingPath: [any CodingKey]) -> String {
+        var out = ""
+        for key in codingPath {
+            if let index = key.intValue {
+                out += "[\(index)]"
+            } else {
+                out += out.isEmpty ? key.stringValue : ".\(key.stringValue)"
+            }
+        }
+        return out.isEmpty ? "body" : out
+    }
+
+    static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Bool.Type: "a boolean"
+        case is Int.Type, is Int64.Type, is Int32.Type: "an integer"
+        case is Double.Type, is Float.Type: "a number"
+        default:
+            String(describing: type).hasPrefix("Array") ? "a list" : "an object"
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOConcurrencyHelpers
+import ClearanceDomain
+import ClearanceStore
+
+/// Resolves `x-api-key` or `Authorization: Bearer` to a principal; 401 for a
+/// missing, unknown, revoked or expired key. Privileges and roles are checked
+/// by each route (`context.require(...)`), which knows what it needs.
+struct AuthenticationMiddleware: RouterMiddleware {
+    typealias Context = ClearanceRequestContext
+
+    static let apiKeyHeader = HTTPField.Name("x-api-key")!
+
+    let keys: any APIKeyRepository
+    let clock: ServerClock
+    let usage: KeyUsageRecorder
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard let presented = Self.presentedKey(request.headers) else {
+            throw APIError.unauthenticated()
+        }
+        guard let token = APIKeyToken(text: presented),
+            let record = try await keys.find(lookupID: token.lookupID),
+            record.environment == token.environment,
+            token.matches(storedHash: record.secretHash)
+        else {
+            throw APIError.unauthenticated("The API key is not valid.")
+        }
+        let now = clock.now()
+        guard record.revokedAt == nil else { throw APIError.unauthenticated("The API key has been revoked.") }
+        guard record.isActive(at: now) else { throw APIError.unauthenticated("The API key has expired.") }
+
+        var context = context
+        context.principal = Principal(
+            id: record.id, name: record.name, environment: record.environment,
+            privileges: Set(record.privileges), roles: Set(record.roles))
+        context.logger[metadataKey: "actor"] = .string("key:\(record.id)")
+        await usage.record(keyID: record.id, at: now)
+        return try await next(request, context)
+    }
+
+    static func presentedKey(_ headers: HTTPFields) -> String? {
+        if let value = headers[apiKeyHeader], !value.isEmpty {
+            return value.trimmingCharacters(in: .whitespaces)
+        }
+        if let authorization = headers[.authorization] {
+            let parts = authorization.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" {
+                return parts[1].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return nil
+    }
+}
+
+/// Writes `last_used_at` at most once a minute per key, so that reads do
+/// not each become a write (SQLite has one writer).
+final class KeyUsageRecorder: Sendable {
+    private let keys: any APIKeyRepository
+    private let interval: TimeInterval
+    private let lastWritten = NIOLockedValueBox<[String: Date]>([:])
+
+    init(keys: any APIKeyRepository, interval: TimeInterval = 60) {
+        self.keys = keys
+        self.interval = interval
+    }
+
+    func record(keyID: String, at now: Date) async {
+        let due = lastWritten.withLockedValue { written -> Bool in
+            if let last = written[keyID], now.timeIntervalSince(last) < interval { return false }
+            written[keyID] = now
+            return true
+        }
+        guard due else { return }
+        // A failed bookkeeping write must not fail the request.
+        try? await keys.recordUse(id: keyID, at: now)
+    }
+}
+
+/// The server's notion of now; tests move it.
+public struct ServerClock: Sendable {
+    public var now: @Sendable () -> Date
+    public init(now: @escaping @Sendable () -> Date) { self.now = now }
+    public static let system = ServerClock { Date() }
+}

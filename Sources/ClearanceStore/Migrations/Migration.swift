@@ -1,0 +1,23 @@
+import SQLKit
+
+/// One numbered schema change. Each lives in its own file, `NNNN_Name.swift`,
+/// written once with SQLKit's builders so the same change applies to SQLite
+/// and PostgreSQL. A migration, once released, is never edited: a later one
+/// changes what it made.
+public protocol Migration: Sendable {
+    var version: Int { get }
+    var name: String { get }
+    func apply(on sql: any SQLDatabase, kind: DatabaseKind) async throws
+}
+
+/// Every migration this binary knows, in order. Append only.
+public enum Migrations {
+    public static let all: [any Migration] = [
+        M0001_CreateSettings(),
+        M0002_CreateAuditLog(),
+        M0003_CreateAPIKeys(),
+        M0004_CreateIdempotencyKeys(),
+    ]
+
+    public static var latestVersion: Int { all.map(\.version).max() ?? 0 }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import SQLKit
+import ClearanceDomain
+
+/// What a feature says happened; the trail adds sequence, time and hashes.
+public struct AuditEvent: Sendable {
+    public var actor: String
+    public var action: String
+    public var subjectType: String
+    public var subjectID: String
+    public var before: JSONValue?
+    public var after: JSONValue?
+    public var comment: String?
+    public var requestID: String?
+
+    public init(
+        actor: String, action: String, subjectType: String, subjectID: String, before: JSONValue? = nil,
+        after: JSONValue? = nil, comment: String? = nil, requestID: String? = nil
+    ) {
+        self.actor = actor
+        self.action = action
+        self.subjectType = subjectType
+        self.subjectID = subjectID
+        self.before = before
+        self.after = after
+        self.comment = comment
+        self.requestID = requestID
+    }
+}
+
+public protocol AuditTrail: Sendable {
+    /// Appends inside the caller's transaction, so the entry commits or
+    /// vanishes with the change it records.
+    @discardableResult
+    func append(_ event: AuditEvent, at: Date, on sql: any SQLDatabase) async throws -> AuditRecord
+    func entries(subjectID: String?, limit: Int, offset: Int) async throws -> (total: Int, items: [AuditRecord])
+    func verify() async throws -> AuditVerification
+}
+
+public struct AuditVerification: Sendable, Equatable {
+    public var checked: Int
+    public var problem: AuditChain.Problem?
+    public var isIntact: Bool { problem == nil }
+}
+
+public struct SQLAuditTrail: AuditTrail {
+    let database: any Database
+
+    public init(database: any Database) { self.database = database }
+
+    public func append(_ event: AuditEvent, at: Date, on sql: any SQLDatabase) async throws -> AuditRecord {
+        // The head row lock serializes appenders on PostgreSQL; on SQLite the
+        // single writer already does.
+        let headRow = try await sql.select().columns("sequence", "hash").from("audit_head")
+            .where("id", .equal, 1).for(.update).first()
+        guard let headRow else { throw StoreError.corrupt("audit_head row is missing") }
+        let head = AuditChain.Head(
+            sequence: try headRow.decode(column: "sequence", as: Int64.self),
+            hash: try headRow.decode(column: "hash", as: String.self))
+        let record = AuditChain.append(
+            after: head, id: UUID().uuidString.lowercased(), at: Timestamp.milliseconds(at), actor: event.actor,
+            action: event.action, subjectType: event.subjectType, subjectID: event.subjectID,
+            before: event.before, after: event.after, comment: event.comment, requestID: event.requestID)
+        try await sql.insert(into: "audit_log")
+            .columns(
+                "sequence", "id", "at", "actor", "action", "subject_type", "subject_id", "before_json",
+                "after_json", "comment", "request_id", "prev_hash", "hash"
+            )
+            .values(
+                SQLBind(record.sequence), SQLBind(record.id), SQLBind(record.at), SQLBind(record.actor),
+                SQLBind(record.action), SQLBind(record.subjectType), SQLBind(record.subjectID),
+                SQLBind(record.before?.canonicalText), SQLBind(record.after?.canonicalText),
+                SQLBind(record.comment), SQLBind(record.requestID), SQLBind(record.prevHash), SQLBind(record.hash)
+            )
+            .run()
+        try await sql.update("audit_head").set("sequence", to: record.sequence).set("hash", to: record.hash)
+            .where("id", .equal, 1).run()
+        return record
+    }
+
+    public func entries(subjectID: String?, limit: Int, offset: Int) async throws -> (total: Int, items: [AuditRecord]) {
+        try await database.read { sql in
+            var count = sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("audit_log")
+            var page = sql.select().column("*").from("audit_log")
+            if let subjectID {
+                count = count.where("subject_id", .equal, subjectID)
+                page = page.where("subject_id", .equal, subjectID)
+            }
+            let total = try await count.first()?.decode(column: "n", as: Int.self) ?? 0
+            let rows = try await page.orderBy("sequence", .ascending).limit(limit).offset(offset).all()
+            return (total, try rows.map(Self.record))
+        }
+    }
+
+    public func verify() async throws -> AuditVerification {
+        // One read transaction, so the head and the rows are one snapshot.
+        let begin = database.kind == .postgres ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN"
+        return try await database.read { sql in
+            try await sql.raw(SQLQueryString(begin)).run()
+            do {
+                let result = try await Self.walk(sql)
+                try await sql.raw("ROLLBACK").run()
+                return result
+            } catch {
+                try? await sql.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    private static func walk(_ sql: any SQLDatabase) async throws -> AuditVerification {
+        let headRow = try await sql.select().columns("sequence", "hash").from("audit_head")
+            .where("id", .equal, 1).first()
+        let recorded = AuditChain.Head(
+            sequence: try headRow?.decode(column: "sequence", as: Int64.self) ?? 0,
+            hash: try headRow?.decode(column: "hash", as: String.self) ?? AuditChain.genesisHash)
+        var verifier = AuditChain.Verifier()
+        let pageSize = 2000
+        var after: Int64 = 0
+        while true {
+            let rows = try await sql.select().column("*").from("audit_log")
+                .where("sequence", .greaterThan, after).orderBy("sequence").limit(pageSize).all()
+            for row in rows {
+                let record = try record(row)
+                if let problem = verifier.check(record) {
+                    return AuditVerification(checked: verifier.count, problem: problem)
+                }
+                after = record.sequence
+            }
+            if rows.count < pageSize { break }
+        }
+        return AuditVerification(checked: verifier.count, problem: verifier.finish(recordedHead: recorded))
+    }
+
+    static func record(_ row: any SQLRow) throws -> AuditRecord {
+        AuditRecord(
+            sequence: try row.decode(column: "sequence", as: Int64.self),
+            id: try row.decode(column: "id", as: String.self),
+            at: try row.decode(column: "at", as: Int64.self),
+            actor: try row.decode(column: "actor", as: String.self),
+            action: try row.decode(column: "action", as: String.self),
+            subjectType: try row.decode(column: "subject_type", as: String.self),
+            subjectID: try row.decode(column: "subject_id", as: String.self),
+            before: try row.decode(column: "before_json", as: String?.self).flatMap { JSONValue(parsing: $0) },
+            after: try row.decode(column: "after_json", as: String?.self).flatMap { JSONValue(parsing: $0) },
+            comment: try row.decode(column: "comment", as: String?.self),
+            requestID: try row.decode(column: "request_id", as: String?.self),
+            prevHash: try row.decode(column: "prev_hash", as: String.self),
+            hash: try row.decode(column: "hash", as: String.self))
+    }
+}
+
+public enum StoreError: Error, CustomStringConvertible {
+    case corrupt(String)
+    public var description: String {
+        switch self {
+        case .corrupt(let what): "database is inconsistent: \(what)"
+        }
+    }
+}

@@ -1,0 +1,23 @@
+import Foundation
+import Logging
+import ClearanceDomain
+
+/// The store as the rest of the program sees it: the database, the sealer
+/// for personal data, and one repository per aggregate.
+public struct Store: Sendable {
+    public let database: any Database
+    public let sealer: Sealer
+    public let settings: SettingsRepository
+    public let audit: any AuditTrail
+    public let apiKeys: any APIKeyRepository
+    public let idempotency: any IdempotencyRepository
+
+    public init(database: any Database, sealer: Sealer) {
+        self.database = database
+        self.sealer = sealer
+        self.settings = SettingsRepository(database: database)
+        self.audit = SQLAuditTrail(database: database)
+        self.apiKeys = SQLAPIKeyRepository(database: database)
+        self.idempotency = SQLIdempotencyRepository(database: database)
+    }
+}

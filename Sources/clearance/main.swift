@@ -1,0 +1,4 @@
+import ClearanceCLI
+import Foundation
+
+exit(await ClearanceCommand.run())
