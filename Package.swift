@@ -88,16 +88,31 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "clearance", dependencies: ["ClearanceCLI"]),
+        // Helpers shared by the test suites: a fresh database per test on
+        // SQLite or, when CLEARANCE_TEST_POSTGRES_URL is set, PostgreSQL.
+        .target(
+            name: "ClearanceTestSupport",
+            dependencies: [
+                "ClearanceStore", "ClearanceServer", "ClearanceDomain",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "ClearanceDomainTests", dependencies: ["ClearanceDomain"]),
         .testTarget(
             name: "ClearanceStoreTests",
-            dependencies: ["ClearanceStore", "ClearanceDomain"]
+            dependencies: [
+                "ClearanceStore", "ClearanceDomain", "ClearanceTestSupport",
+                .product(name: "SQLKit", package: "sql-kit"),
+            ]
         ),
         .testTarget(
             name: "ClearanceServerTests",
             dependencies: [
                 "ClearanceServer", "ClearanceStore", "ClearanceDomain", "ClearanceClient", "ClearanceCLI",
+                "ClearanceTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "SQLKit", package: "sql-kit"),
             ]
         ),
     ]

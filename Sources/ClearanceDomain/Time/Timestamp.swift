@@ -21,23 +21,34 @@ public enum Timestamp {
         iso8601(date(milliseconds: milliseconds))
     }
 
-    /// Accepts ISO 8601 with or without fractional seconds and with any
-    /// offset, or a bare `YYYY-MM-DD` (midnight UTC). Nil otherwise.
+    /// Accepts ISO 8601: `YYYY-MM-DD` (midnight UTC) or
+    /// `YYYY-MM-DDTHH:MM[:SS[.fraction]][Z|±HH:MM]` (UTC when no zone is
+    /// given). Out-of-range fields (hour 25, 31 February) are refused rather
+    /// than rolled over. Nil otherwise.
     public static func parse(_ text: String) -> Date? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if let date = try? Date(trimmed, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) {
-            return date
+        let pattern = #/^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|z|[+-]\d{2}:?\d{2})?)?$/#
+        guard let match = text.trimmingCharacters(in: .whitespaces).wholeMatch(of: pattern) else { return nil }
+        let year = Int(match.1)!, month = Int(match.2)!, day = Int(match.3)!
+        let hour = match.4.map { Int($0)! } ?? 0
+        let minute = match.5.map { Int($0)! } ?? 0
+        let second = match.6.map { Int($0)! } ?? 0
+        guard (1...12).contains(month), (1...31).contains(day), hour <= 23, minute <= 59, second <= 59 else {
+            return nil
         }
-        if let date = try? Date(trimmed, strategy: Date.ISO8601FormatStyle()) {
-            return date
+        var offsetSeconds = 0
+        if let zone = match.8, zone != "Z", zone != "z" {
+            let digits = zone.dropFirst().filter(\.isNumber)
+            let hours = Int(digits.prefix(2))!, minutes = Int(digits.suffix(2))!
+            guard hours <= 23, minutes <= 59 else { return nil }
+            offsetSeconds = (hours * 3600 + minutes * 60) * (zone.first == "-" ? -1 : 1)
         }
-        if trimmed.count == 10,
-            let date = try? Date(
-                trimmed,
-                strategy: Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC")!).year().month().day())
-        {
-            return date
-        }
-        return nil
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let components = DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+        guard let date = calendar.date(from: components),
+            calendar.component(.day, from: date) == day, calendar.component(.month, from: date) == month
+        else { return nil }
+        let fraction = match.7.map { Double("0." + $0)! } ?? 0
+        return date.addingTimeInterval(fraction - Double(offsetSeconds))
     }
 }

@@ -13,10 +13,12 @@ public protocol Database: Sendable {
     var kind: DatabaseKind { get }
 
     /// Runs `body` on a connection that sees committed data.
+    @discardableResult
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 
     /// Runs `body` in one transaction: committed when it returns, rolled back
     /// when it throws.
+    @discardableResult
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 
     /// Closes every connection. Calls after this fail.
@@ -80,6 +82,20 @@ public enum DatabaseLocation: Sendable, Equatable {
         return PostgresLocation(
             host: host, port: components.port ?? 5432, username: user,
             password: components.password?.removingPercentEncoding, database: database, requireTLS: requireTLS)
+    }
+
+    /// The URL form that `parse` reads back (with the password).
+    public var url: String {
+        switch self {
+        case .sqliteFile(let path): return "sqlite://\(path)"
+        case .postgres(let location):
+            var userInfo = location.username
+            if let password = location.password {
+                userInfo += ":" + (password.addingPercentEncoding(withAllowedCharacters: .urlPasswordAllowed) ?? password)
+            }
+            return "postgres://\(userInfo)@\(location.host):\(location.port)/\(location.database)"
+                + (location.requireTLS ? "?sslmode=require" : "")
+        }
     }
 
     /// Text safe to print: never the password.

@@ -38,12 +38,14 @@ final class PostgresDatabase: Database {
         return database
     }
 
+    @discardableResult
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await client.withConnection { connection in
             try await body(connection.sql(queryLogLevel: nil))
         }
     }
 
+    @discardableResult
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await client.withConnection { connection in
             let sql = connection.sql(queryLogLevel: nil)

@@ -52,12 +52,14 @@ final class SQLiteDatabase: Database {
         }
     }
 
+    @discardableResult
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await readers.withResource { connection in
             try await body(connection.sql(queryLogLevel: nil))
         }
     }
 
+    @discardableResult
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await writeLock.withLock {
             let sql = writer.sql(queryLogLevel: nil)

@@ -27,6 +27,7 @@ public struct Migrator: Sendable {
     /// Versions recorded in the database, ascending.
     public func appliedVersions() async throws -> [Int] {
         try await database.transaction { sql in
+            try await lock(sql)
             try await ensureTable(sql)
             return try await applied(sql)
         }

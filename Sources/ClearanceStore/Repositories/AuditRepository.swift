@@ -41,6 +41,11 @@ public struct AuditVerification: Sendable, Equatable {
     public var checked: Int
     public var problem: AuditChain.Problem?
     public var isIntact: Bool { problem == nil }
+
+    public init(checked: Int, problem: AuditChain.Problem?) {
+        self.checked = checked
+        self.problem = problem
+    }
 }
 
 public struct SQLAuditTrail: AuditTrail {

@@ -1,0 +1,88 @@
+import Crypto
+import Foundation
+import Logging
+import SQLKit
+import ClearanceStore
+
+/// A fresh, migrated database for one test, on the engine the suite runs
+/// against: SQLite in a temporary file by default, PostgreSQL (a new
+/// database on the server at `CLEARANCE_TEST_POSTGRES_URL`) when that is set.
+public enum TestDatabase {
+    public static var postgresAdminURL: String? {
+        ProcessInfo.processInfo.environment["CLEARANCE_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    public static var engine: DatabaseKind { postgresAdminURL == nil ? .sqlite : .postgres }
+
+    public static let logger: Logger = {
+        var logger = Logger(label: "clearance.test")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    /// An empty (unmigrated) database and the location that reaches it.
+    public static func makeEmpty() async throws -> (any Database, DatabaseLocation) {
+        let location = try await freshLocation()
+        return (try await DatabaseFactory.open(location, logger: logger), location)
+    }
+
+    /// Runs `body` with a migrated store and cleans up afterwards.
+    public static func withStore<T: Sendable>(
+        migrate: Bool = true, _ body: @Sendable (Store, DatabaseLocation) async throws -> T
+    ) async throws -> T {
+        let location = try await freshLocation()
+        let database = try await DatabaseFactory.open(location, logger: logger)
+        let result: T
+        do {
+            if migrate { try await Migrator(database: database).migrate() }
+            let store = Store(database: database, sealer: Sealer(key: SymmetricKey(size: .bits256)))
+            result = try await body(store, location)
+        } catch {
+            await database.close()
+            try? await drop(location)
+            throw error
+        }
+        await database.close()
+        try? await drop(location)
+        return result
+    }
+
+    /// A new, empty location: a temporary SQLite path or a new PostgreSQL database.
+    public static func freshLocation() async throws -> DatabaseLocation {
+        let name = "clearance_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        guard let adminURL = postgresAdminURL else {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            return .sqliteFile(path: directory.appendingPathComponent("clearance.db").path)
+        }
+        guard case .postgres(var postgres) = try DatabaseLocation.parse(adminURL) else {
+            fatalError("CLEARANCE_TEST_POSTGRES_URL must be a postgres:// URL")
+        }
+        let admin = try await DatabaseFactory.open(.postgres(postgres), logger: logger)
+        do {
+            try await admin.read { sql in try await sql.raw("CREATE DATABASE \(ident: name)").run() }
+        } catch {
+            await admin.close()
+            throw error
+        }
+        await admin.close()
+        postgres.database = name
+        return .postgres(postgres)
+    }
+
+    public static func drop(_ location: DatabaseLocation) async throws {
+        switch location {
+        case .sqliteFile(let path):
+            try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
+        case .postgres(var postgres):
+            let name = postgres.database
+            postgres.database = (try? DatabaseLocation.parse(postgresAdminURL ?? "")).flatMap {
+                if case .postgres(let admin) = $0 { return admin.database }
+                return nil
+            } ?? "postgres"
+            let admin = try await DatabaseFactory.open(.postgres(postgres), logger: logger)
+            try? await admin.read { sql in try await sql.raw("DROP DATABASE IF EXISTS \(ident: name) WITH (FORCE)").run() }
+            await admin.close()
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+@testable import ClearanceDomain
+
+@Suite("Canonical JSON")
+struct JSONValueTests {
+    @Test func keysAreSortedAtEveryLevelWithoutSpaces() {
+        let value: JSONValue = ["b": 1, "a": ["d": true, "c": nil], "list": [3, "x"]]
+        #expect(value.canonicalText == #"{"a":{"c":null,"d":true},"b":1,"list":[3,"x"]}"#)
+    }
+
+    @Test func nonASCIIIsWrittenAsIsAndControlCharactersAreEscaped() {
+        let value: JSONValue = ["name": "Zoë Šťastná 李", "note": "a\"b\\c\nd\u{01}"]
+        #expect(value.canonicalText == "{\"name\":\"Zoë Šťastná 李\",\"note\":\"a\\\"b\\\\c\\nd\\u0001\"}")
+    }
+
+    @Test func wholeFloatsAreWrittenAsIntegers() {
+        #expect(JSONValue.double(3.0).canonicalText == "3")
+        #expect(JSONValue.double(-12.0).canonicalText == "-12")
+        #expect(JSONValue.double(0.5).canonicalText == "0.5")
+    }
+
+    @Test func parsingAndEncodingRoundTrip() throws {
+        let text = #"{"a":[1,2.5,"x",null,false],"b":{"c":"é"}}"#
+        let value = try #require(JSONValue(parsing: text))
+        #expect(value.canonicalText == text)
+        let reencoded = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+        #expect(reencoded == value)
+        #expect(JSONValue(parsing: "{not json") == nil)
+    }
+
+    @Test func keyOrderFollowsUTF16LikePython() {
+        // Python's sort_keys compares code points; for BMP keys UTF-16 order is the same.
+        let value: JSONValue = ["é": 1, "z": 2, "A": 3, "a": 4]
+        #expect(value.canonicalText == #"{"A":3,"a":4,"z":2,"é":1}"#)
+    }
+}
+
+@Suite("Timestamps")
+struct TimestampTests {
+    @Test func keepsFractionsOfASecond() throws {
+        let date = try #require(Timestamp.parse("2024-05-24T10:23:17.628Z"))
+        #expect(Timestamp.milliseconds(date) == 1_716_546_197_628)
+    }
+
+    @Test func formatsWithMillisecondsInUTC() {
+        #expect(Timestamp.iso8601(milliseconds: 1_716_546_197_628) == "2024-05-24T10:23:17.628Z")
+    }
+
+    @Test(arguments: ["2026-06-01T00:00:00.000Z", "2026-06-01T00:00:00Z", "2026-06-01T02:00:00+02:00", "2026-05-31T21:30:00-02:30", "2026-06-01", "2026-06-01T00:00"])
+    func parsesCommonForms(_ text: String) throws {
+        let date = try #require(Timestamp.parse(text))
+        #expect(Timestamp.iso8601(date) == "2026-06-01T00:00:00.000Z")
+    }
+
+    @Test(arguments: ["", "tomorrow", "2026-13-01", "2026-06-01T25:00:00Z", "01/06/2026", "2026-02-31", "2026-06-01T10:60:00Z", "2026-06-01T10:00:00+25:00"])
+    func rejectsOthers(_ text: String) {
+        #expect(Timestamp.parse(text) == nil)
+    }
+}

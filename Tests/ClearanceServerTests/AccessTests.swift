@@ -1,0 +1,125 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import ClearanceDomain
+import ClearanceServer
+import ClearanceStore
+import ClearanceTestSupport
+
+/// Every authenticated route of this stage, with the privilege it needs and
+/// a valid body for writes.
+struct ProtectedRoute: Sendable, CustomStringConvertible {
+    var method: HTTPRequest.Method
+    var path: String
+    var privilege: Privilege
+    var body: String?
+
+    var description: String { "\(method) \(path)" }
+
+    static let all: [ProtectedRoute] = [
+        .init(method: .post, path: "/v3/api-keys/", privilege: .adminKeys, body: #"{"name":"n","privileges":["read:audit"]}"#),
+        .init(method: .get, path: "/v3/api-keys/", privilege: .adminKeys),
+        .init(method: .delete, path: "/v3/api-keys/\(UUID().uuidString.lowercased())/", privilege: .adminKeys),
+        .init(method: .get, path: "/v3/audit/", privilege: .readAudit),
+    ]
+}
+
+@Suite("Authentication and authorization")
+struct AccessTests {
+    func count(_ server: TestServer) async throws -> (keys: Int, audit: Int) {
+        let keys = try await server.store.apiKeys.list().count
+        let (audit, _) = try await server.store.audit.entries(subjectID: nil, limit: 1, offset: 0)
+        return (keys, audit)
+    }
+
+    @Test(arguments: ProtectedRoute.all)
+    func refusedCallersGet401Or403AndChangeNothing(_ route: ProtectedRoute) async throws {
+        try await TestServer.with { server in
+            let revoked = try await server.key([route.privilege])
+            _ = try await APIKeyService(store: server.store).revoke(id: revoked.id, actor: "test", requestID: nil, now: Date())
+            let expired = try await server.key([route.privilege], expiresAt: Date().addingTimeInterval(-1))
+            let lacking = try await server.key(Privilege.allCases.filter { $0 != route.privilege })
+            let unknown = APIKeyToken.generate(environment: .live).text
+            var wrongSecret = try #require(APIKeyToken(text: server.adminKey))
+            wrongSecret.secret = APIKeyToken.generate(environment: .live).secret
+            var wrongEnvironment = try #require(APIKeyToken(text: server.adminKey))
+            wrongEnvironment.environment = .sandbox
+
+            let before = try await count(server)
+            let cases: [(String, HTTPFields, HTTPResponse.Status)] = [
+                ("no key", headers(), .unauthorized),
+                ("unknown key", headers(key: unknown), .unauthorized),
+                ("wrong secret", headers(key: wrongSecret.text), .unauthorized),
+                ("relabelled environment", headers(key: wrongEnvironment.text), .unauthorized),
+                ("garbage", headers(key: "not a key"), .unauthorized),
+                ("empty bearer", headers(["authorization": "Bearer "]), .unauthorized),
+                ("revoked", headers(key: revoked.key), .unauthorized),
+                ("expired", headers(bearer: expired.key), .unauthorized),
+                ("lacking privilege", headers(key: lacking.key), .forbidden),
+            ]
+            try await server.test { client in
+                for (name, fields, status) in cases {
+                    var fields = fields
+                    fields[.contentType] = "application/json"
+                    let response = try await client.execute(
+                        uri: route.path, method: route.method, headers: fields, body: route.body.map(body))
+                    #expect(response.status == status, "\(name) on \(route)")
+                    #expect(response.json["code"] as? String == (status == .forbidden ? "PERMISSION_DENIED" : "NOT_AUTHENTICATED"))
+                    #expect(response.json["request_id"] is String)
+                }
+            }
+            let after = try await count(server)
+            #expect(after.keys == before.keys && after.audit == before.audit, "a refused request wrote")
+        }
+    }
+
+    @Test(arguments: ProtectedRoute.all)
+    func oversizeBodiesAre413(_ route: ProtectedRoute) async throws {
+        let configuration = ServerConfiguration(port: 0, publicURL: "http://clearance.test", bodyLimit: 4096)
+        try await TestServer.with(configuration: configuration) { server in
+            let before = try await count(server)
+            try await server.test(.live) { client in
+                let big = #"{"name":""# + String(repeating: "x", count: 5000) + #"","privileges":["read:audit"]}"#
+                let response = try await client.execute(
+                    uri: route.path, method: route.method, headers: headers(key: server.adminKey), body: body(big))
+                #expect(response.status == .contentTooLarge, "\(route)")
+                #expect(response.json["code"] as? String == "PAYLOAD_TOO_LARGE")
+            }
+            let after = try await count(server)
+            #expect(after.keys == before.keys && after.audit == before.audit)
+        }
+    }
+
+    @Test(arguments: ProtectedRoute.all.filter { $0.body != nil })
+    func malformedJSONIs400NamingTheBody(_ route: ProtectedRoute) async throws {
+        try await TestServer.with { server in
+            let before = try await count(server)
+            try await server.test { client in
+                for text in ["{", "", "[1,2]", "null", #"{"name": }"#, "\u{FEFF}{}"] {
+                    let response = try await client.execute(
+                        uri: route.path, method: route.method, headers: headers(key: server.adminKey), body: body(text))
+                    #expect(response.status == .badRequest, "\(route) with \(text)")
+                    #expect(response.json["code"] as? String == "VALIDATION_ERROR")
+                    #expect(response.json["errors"] is [String: Any], "\(text)")
+                }
+            }
+            let after = try await count(server)
+            #expect(after.keys == before.keys && after.audit == before.audit)
+        }
+    }
+
+    @Test func bothHeaderStylesAuthenticateAndUseIsRecorded() async throws {
+        try await TestServer.with { server in
+            try await server.test { client in
+                let viaHeader = try await client.execute(uri: "/v3/audit/", method: .get, headers: headers(key: server.adminKey))
+                #expect(viaHeader.status == .ok)
+                let viaBearer = try await client.execute(uri: "/v3/audit/", method: .get, headers: headers(bearer: server.adminKey))
+                #expect(viaBearer.status == .ok)
+            }
+            let admin = try #require(try await server.store.apiKeys.list().first { $0.name == "admin" })
+            #expect(admin.lastUsedAt != nil)
+        }
+    }
+}

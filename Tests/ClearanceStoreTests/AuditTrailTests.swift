@@ -1,0 +1,102 @@
+import Foundation
+import SQLKit
+import Testing
+import ClearanceDomain
+import ClearanceStore
+import ClearanceTestSupport
+
+@Suite("Audit trail storage")
+struct AuditTrailTests {
+    struct Injected: Error {}
+
+    func append(_ store: Store, _ count: Int, subject: String = "s1") async throws {
+        for index in 0..<count {
+            try await store.database.transaction { sql in
+                try await store.audit.append(
+                    AuditEvent(
+                        actor: "key:k", action: "thing.changed", subjectType: "thing", subjectID: subject,
+                        before: ["n": .int(Int64(index))], after: ["n": .int(Int64(index + 1))], comment: "c\(index)",
+                        requestID: "r\(index)"),
+                    at: Date(), on: sql)
+            }
+        }
+    }
+
+    @Test func appendsChainAndVerify() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await append(store, 3, subject: "a")
+            try await append(store, 2, subject: "b")
+            let verification = try await store.audit.verify()
+            #expect(verification.isIntact)
+            #expect(verification.checked == 5)
+            let (total, items) = try await store.audit.entries(subjectID: "b", limit: 10, offset: 0)
+            #expect(total == 2)
+            #expect(items.map(\.sequence) == [4, 5])
+            #expect(items[0].before == ["n": 0])
+        }
+    }
+
+    @Test func anEntryRollsBackWithItsTransaction() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await append(store, 1)
+            await #expect(throws: Injected.self) {
+                try await store.database.transaction { sql in
+                    try await store.audit.append(
+                        AuditEvent(actor: "key:k", action: "x", subjectType: "thing", subjectID: "s1"), at: Date(),
+                        on: sql)
+                    throw Injected()
+                }
+            }
+            let (total, _) = try await store.audit.entries(subjectID: nil, limit: 10, offset: 0)
+            #expect(total == 1)
+            try await append(store, 1)
+            #expect(try await store.audit.verify() == AuditVerification(checked: 2, problem: nil))
+        }
+    }
+
+    @Test func concurrentAppendsKeepOneChain() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<8 {
+                    group.addTask { try await append(store, 5, subject: "w\(worker)") }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await store.audit.verify() == AuditVerification(checked: 40, problem: nil))
+        }
+    }
+
+    @Test func anAlteredRowIsDetected() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await append(store, 4)
+            try await store.database.transaction { sql in
+                try await sql.update("audit_log").set("comment", to: "rewritten").where("sequence", .equal, 2).run()
+            }
+            #expect(try await store.audit.verify().problem == .altered(sequence: 2))
+        }
+    }
+
+    @Test func aDeletedRowIsDetected() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await append(store, 4)
+            try await store.database.transaction { sql in
+                try await sql.delete(from: "audit_log").where("sequence", .equal, 3).run()
+            }
+            #expect(try await store.audit.verify().problem == .missing(afterSequence: 2, found: 4))
+        }
+    }
+
+    @Test func aDeletedNewestRowIsDetected() async throws {
+        try await TestDatabase.withStore { store, _ in
+            try await append(store, 4)
+            try await store.database.transaction { sql in
+                try await sql.delete(from: "audit_log").where("sequence", .equal, 4).run()
+            }
+            let problem = try await store.audit.verify().problem
+            guard case .headMismatch = problem else {
+                Issue.record("expected a head mismatch, got \(String(describing: problem))")
+                return
+            }
+        }
+    }
+}
