@@ -40,6 +40,20 @@ public struct ClearanceClient: Sendable {
         let _: Empty = try await send("DELETE", "/v3/api-keys/\(id)/")
     }
 
+    // MARK: Workflows
+
+    public func createWorkflow(_ body: WorkflowCreate) async throws -> Workflow {
+        try await send("POST", "/v3/workflows/", body: body)
+    }
+
+    public func listWorkflows(limit: Int = 100, offset: Int = 0) async throws -> Page<Workflow> {
+        try await send("GET", "/v3/workflows/", query: ["limit": String(limit), "offset": String(offset)])
+    }
+
+    public func workflow(id: String, version: Int? = nil) async throws -> Workflow {
+        try await send("GET", "/v3/workflows/\(id)/", query: version.map { ["version": String($0)] } ?? [:])
+    }
+
     // MARK: Audit
 
     public func auditEntries(subjectID: String? = nil, limit: Int = 50, offset: Int = 0) async throws -> Page<AuditEntry> {

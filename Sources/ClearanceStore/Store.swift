@@ -11,6 +11,7 @@ public struct Store: Sendable {
     public let audit: any AuditTrail
     public let apiKeys: any APIKeyRepository
     public let idempotency: any IdempotencyRepository
+    public let workflows: any WorkflowRepository
 
     public init(database: any Database, sealer: Sealer) {
         self.database = database
@@ -19,5 +20,6 @@ public struct Store: Sendable {
         self.audit = SQLAuditTrail(database: database)
         self.apiKeys = SQLAPIKeyRepository(database: database)
         self.idempotency = SQLIdempotencyRepository(database: database)
+        self.workflows = SQLWorkflowRepository(database: database)
     }
 }

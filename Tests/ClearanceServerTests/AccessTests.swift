@@ -23,6 +23,10 @@ struct ProtectedRoute: Sendable, CustomStringConvertible {
         .init(method: .get, path: "/v3/api-keys/", privilege: .adminKeys),
         .init(method: .delete, path: "/v3/api-keys/\(UUID().uuidString.lowercased())/", privilege: .adminKeys),
         .init(method: .get, path: "/v3/audit/", privilege: .readAudit),
+        .init(method: .post, path: "/v3/workflows/", privilege: .writeWorkflows, body: #"{"name":"w","nodes":[{"feature":"OCR"}]}"#),
+        .init(method: .get, path: "/v3/workflows/", privilege: .readWorkflows),
+        .init(method: .get, path: "/v3/workflows/\(UUID().uuidString.lowercased())/", privilege: .readWorkflows),
+        .init(method: .patch, path: "/v3/workflows/\(UUID().uuidString.lowercased())/", privilege: .writeWorkflows, body: #"{"name":"w2"}"#),
     ]
 }
 
@@ -97,7 +101,7 @@ struct AccessTests {
         try await TestServer.with { server in
             let before = try await count(server)
             try await server.test { client in
-                for text in ["{", "", "[1,2]", "null", #"{"name": }"#, "\u{FEFF}{}"] {
+                for text in ["{", "", "[1,2]", "null", #"{"name": }"#, "{'name':1}", "{\"name\":\"\u{01}\"}"] {
                     let response = try await client.execute(
                         uri: route.path, method: route.method, headers: headers(key: server.adminKey), body: body(text))
                     #expect(response.status == .badRequest, "\(route) with \(text)")

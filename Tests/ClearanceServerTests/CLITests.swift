@@ -126,7 +126,7 @@ struct CLITests {
         let environment = ["CLEARANCE_DATABASE_URL": location.url]
         let first = try CLI.run(["migrate"], environment: environment)
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(first.stdout.contains("applied migrations 1, 2, 3, 4"))
+        #expect(first.stdout.contains("applied migrations \(Migrations.all.map { String($0.version) }.joined(separator: ", ")) "))
         let second = try CLI.run(["migrate"], environment: environment)
         #expect(second.status == 0)
         #expect(second.stdout.contains("up to date"))
@@ -200,10 +200,36 @@ struct CLITests {
         await #expect(throws: ClientError.self) {
             try await ClearanceClient(baseURL: server.baseURL, apiKey: "clr_live_nope").listAPIKeys()
         }
+        let defaultLine = try #require(server.printed.first { $0.contains("default KYC workflow") })
+        let defaultID = String(try #require(defaultLine.split(separator: " ").last))
+        let workflows = try await client.listWorkflows()
+        #expect(workflows.results.map(\.workflow_id) == [defaultID])
+        #expect(workflows.results.first?.is_default == true)
+
+        let cli = ["CLEARANCE_SERVER": server.baseURL, "CLEARANCE_API_KEY": adminKey]
+        let created = try CLI.run(
+            ["workflows", "create", "--name", "Business onboarding", "--kind", "business", "--feature", "KYB",
+             "--feature", "KYB_KEY_PEOPLE", "--feature", "AML", "--four-eyes", "--json"], environment: cli)
+        #expect(created.status == 0, "\(created.stderr)")
+        let createdJSON = try #require(try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any])
+        let newID = try #require(createdJSON["workflow_id"] as? String)
+        let shown = try CLI.run(["workflows", "show", newID], environment: cli)
+        #expect(shown.stdout.contains("feature_kyb_registry=KYB_REGISTRY → feature_kyb_key_people=KYB_KEY_PEOPLE → feature_aml=AML"), "\(shown.stdout)")
+        #expect(shown.stdout.contains("four eyes on"))
+        let listed = try CLI.run(["workflows", "list"], environment: cli)
+        #expect(listed.stdout.contains(defaultID) && listed.stdout.contains(newID))
+        let refused = try CLI.run(["workflows", "create", "--name", "bad", "--feature", "FACE_MATCH"], environment: cli)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("HTTP 400") && refused.stderr.contains("OCR"), "\(refused.stderr)")
+        let unauthenticated = try CLI.run(["workflows", "list"], environment: ["CLEARANCE_SERVER": server.baseURL])
+        #expect(unauthenticated.status == 1)
+        #expect(unauthenticated.stderr.contains("HTTP 401"))
+
         #expect(server.stop() == 0, "SIGTERM is a graceful stop")
 
         let again = try CLI.Server([], environment: environment)
         #expect(again.adminKey == nil, "the admin key is printed on first start only")
+        #expect(again.printed.contains { $0.hasSuffix(defaultID) }, "the same default workflow on every start")
         _ = again.stop()
     }
 

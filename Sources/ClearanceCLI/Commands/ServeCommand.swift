@@ -42,6 +42,9 @@ struct ServeCommand: AsyncParsableCommand {
             if let adminKeyFile { try Self.writeSecret(adminKey + "\n", to: adminKeyFile) }
         }
 
+        let defaultWorkflow = try await WorkflowService(store: store).seedDefault(now: Date())
+        Console.line("clearance: default KYC workflow \(defaultWorkflow)")
+
         let app = try buildApplication(
             ServerEnvironment(store: store, configuration: configuration, logger: logger),
             onServerRunning: { address in

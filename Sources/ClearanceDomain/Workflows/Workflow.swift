@@ -1,3 +1,5 @@
+import Foundation
+
 /// Whether a workflow verifies a person (KYC) or a business (KYB).
 public enum WorkflowKind: String, CaseIterable, Sendable, Hashable, Codable {
     case user
@@ -135,5 +137,109 @@ public enum WorkflowRules {
             && text.unicodeScalars.allSatisfy { scalar in
                 (scalar.value < 128) && (scalar.properties.isAlphabetic || ("0"..."9").contains(Character(scalar)) || scalar == "_" || scalar == "-")
             }
+    }
+}
+
+extension WorkflowSettings {
+    /// `{session_ttl_hours, max_resubmit_attempts, minimum_age,
+    /// allow_expired_documents, four_eyes}`: the wire and stored shape.
+    public var json: JSONValue {
+        [
+            "session_ttl_hours": .int(Int64(sessionTTLHours)),
+            "max_resubmit_attempts": .int(Int64(maxResubmitAttempts)),
+            "minimum_age": .int(Int64(minimumAge)),
+            "allow_expired_documents": .bool(allowExpiredDocuments),
+            "four_eyes": .bool(fourEyes),
+        ]
+    }
+
+    /// Applies the fields present in `json` over `self`, checking each;
+    /// issues name `settings.<field>`.
+    public func merging(_ json: JSONValue?, path: String = "settings") -> Result<WorkflowSettings, ValidationFailure> {
+        guard let json else { return .success(self) }
+        guard let members = json.objectValue else {
+            return .failure(ValidationFailure(path: path, message: "Must be an object."))
+        }
+        var settings = self
+        var issues: [FieldIssue] = []
+        func integer(_ key: String, _ range: ClosedRange<Int>, _ apply: (Int) -> Void) {
+            guard let value = members[key] else { return }
+            if case .int(let number) = value, range.contains(Int(number)) {
+                apply(Int(number))
+            } else {
+                issues.append(FieldIssue(path: "\(path).\(key)", message: "Must be an integer from \(range.lowerBound) to \(range.upperBound)."))
+            }
+        }
+        func boolean(_ key: String, _ apply: (Bool) -> Void) {
+            guard let value = members[key] else { return }
+            if case .bool(let flag) = value { apply(flag) } else {
+                issues.append(FieldIssue(path: "\(path).\(key)", message: "Must be true or false."))
+            }
+        }
+        integer("session_ttl_hours", Self.ttlRange) { settings.sessionTTLHours = $0 }
+        integer("max_resubmit_attempts", Self.resubmitRange) { settings.maxResubmitAttempts = $0 }
+        integer("minimum_age", Self.minimumAgeRange) { settings.minimumAge = $0 }
+        boolean("allow_expired_documents") { settings.allowExpiredDocuments = $0 }
+        boolean("four_eyes") { settings.fourEyes = $0 }
+        let known: Set<String> = ["session_ttl_hours", "max_resubmit_attempts", "minimum_age", "allow_expired_documents", "four_eyes"]
+        for key in members.keys.sorted() where !known.contains(key) {
+            issues.append(FieldIssue(path: "\(path).\(key)", message: "Unknown setting."))
+        }
+        return issues.isEmpty ? .success(settings) : .failure(ValidationFailure(issues))
+    }
+}
+
+extension WorkflowNode {
+    public var json: JSONValue {
+        ["node_id": .string(nodeID), "feature": .string(feature.rawValue), "settings": settings]
+    }
+
+    public init?(json: JSONValue) {
+        guard let nodeID = json["node_id"]?.stringValue, let name = json["feature"]?.stringValue,
+            let feature = Feature(rawValue: name)
+        else { return nil }
+        self.init(nodeID: nodeID, feature: feature, settings: json["settings"] ?? .object([:]))
+    }
+}
+
+/// One published version of a workflow.
+public struct Workflow: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var kind: WorkflowKind
+    public var version: Int
+    public var nodes: [WorkflowNode]
+    public var settings: WorkflowSettings
+    public var isDefault: Bool
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(
+        id: String, name: String, kind: WorkflowKind, version: Int, nodes: [WorkflowNode], settings: WorkflowSettings,
+        isDefault: Bool, createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.version = version
+        self.nodes = nodes
+        self.settings = settings
+        self.isDefault = isDefault
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    /// The workflow a fresh install starts with.
+    public static func defaultKYC(id: String, now: Date) -> Workflow {
+        Workflow(
+            id: id, name: "KYC (default)", kind: .user, version: 1,
+            nodes: [
+                WorkflowNode(nodeID: "feature_ocr", feature: .ocr),
+                WorkflowNode(nodeID: "feature_liveness", feature: .liveness),
+                WorkflowNode(nodeID: "feature_face_match", feature: .faceMatch),
+                WorkflowNode(nodeID: "feature_aml", feature: .aml),
+                WorkflowNode(nodeID: "feature_ip_analysis", feature: .ipAnalysis),
+            ],
+            settings: WorkflowSettings(), isDefault: true, createdAt: now, updatedAt: now)
     }
 }

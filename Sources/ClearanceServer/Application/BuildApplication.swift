@@ -51,6 +51,7 @@ public func buildRouter(_ environment: ServerEnvironment) throws -> Router<Clear
         .add(middleware: IdempotencyMiddleware(repository: store.idempotency, clock: clock))
     APIKeyRoutes(store: store, clock: clock, publicURL: publicURL).register(on: api)
     AuditRoutes(store: store, publicURL: publicURL).register(on: api)
+    WorkflowRoutes(store: store, clock: clock, publicURL: publicURL).register(on: api)
     return router
 }
 

@@ -17,6 +17,7 @@ public enum Migrations {
         M0002_CreateAuditLog(),
         M0003_CreateAPIKeys(),
         M0004_CreateIdempotencyKeys(),
+        M0005_CreateWorkflows(),
     ]
 
     public static var latestVersion: Int { all.map(\.version).max() ?? 0 }

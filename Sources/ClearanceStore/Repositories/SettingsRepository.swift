@@ -41,4 +41,10 @@ public struct SettingsRepository: Sendable {
             .values(SQLBind(key), SQLBind(value), SQLBind(Timestamp.milliseconds(at)))
             .ignoringConflicts(with: ["key"]).returning("key").all().isEmpty
     }
+
+    /// Reads inside the caller's transaction.
+    public func get(_ key: String, on sql: any SQLDatabase) async throws -> String? {
+        try await sql.select().column("value").from("settings").where("key", .equal, key)
+            .first()?.decode(column: "value", as: String.self)
+    }
 }
