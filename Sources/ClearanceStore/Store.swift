@@ -12,6 +12,7 @@ public struct Store: Sendable {
     public let apiKeys: any APIKeyRepository
     public let idempotency: any IdempotencyRepository
     public let workflows: any WorkflowRepository
+    public let sessions: any SessionRepository
 
     public init(database: any Database, sealer: Sealer) {
         self.database = database
@@ -21,5 +22,6 @@ public struct Store: Sendable {
         self.apiKeys = SQLAPIKeyRepository(database: database)
         self.idempotency = SQLIdempotencyRepository(database: database)
         self.workflows = SQLWorkflowRepository(database: database)
+        self.sessions = SQLSessionRepository(database: database, sealer: sealer)
     }
 }

@@ -18,6 +18,10 @@ struct JSONValueTests {
         #expect(JSONValue.double(3.0).canonicalText == "3")
         #expect(JSONValue.double(-12.0).canonicalText == "-12")
         #expect(JSONValue.double(0.5).canonicalText == "0.5")
+        #expect(JSONValue.double(1e16).canonicalText == "10000000000000000")
+        #expect(JSONValue.double(1e22).canonicalText == "10000000000000000000000")
+        #expect(JSONValue.double(1e-7).canonicalText == "1e-07")
+        #expect(JSONValue.double(2.5).canonicalText == "2.5")
     }
 
     @Test func parsingAndEncodingRoundTrip() throws {

@@ -81,8 +81,9 @@ extension JSONValue {
         case .bool(let value): out += value ? "true" : "false"
         case .int(let value): out += String(value)
         case .double(let value):
-            if value.isFinite, value == value.rounded(), abs(value) < 1e18 {
-                out += String(Int64(value))
+            if value.isFinite, value == value.rounded() {
+                // Python's canonical form writes integral floats as ints, exactly.
+                out += abs(value) < 1e18 ? String(Int64(value)) : String(format: "%.0f", value)
             } else if value.isFinite {
                 out += "\(value)"
             } else {

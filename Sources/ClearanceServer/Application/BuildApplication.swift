@@ -52,6 +52,7 @@ public func buildRouter(_ environment: ServerEnvironment) throws -> Router<Clear
     APIKeyRoutes(store: store, clock: clock, publicURL: publicURL).register(on: api)
     AuditRoutes(store: store, publicURL: publicURL).register(on: api)
     WorkflowRoutes(store: store, clock: clock, publicURL: publicURL).register(on: api)
+    SessionRoutes(store: store, clock: clock, publicURL: publicURL).register(on: api)
     return router
 }
 

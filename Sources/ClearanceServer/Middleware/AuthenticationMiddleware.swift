@@ -85,5 +85,7 @@ final class KeyUsageRecorder: Sendable {
 public struct ServerClock: Sendable {
     public var now: @Sendable () -> Date
     public init(now: @escaping @Sendable () -> Date) { self.now = now }
-    public static let system = ServerClock { Date() }
+    /// Wall time cut to whole milliseconds, the precision stored, so an
+    /// answer shows the same instant a later read does.
+    public static let system = ServerClock { Timestamp.date(milliseconds: Timestamp.milliseconds(Date())) }
 }

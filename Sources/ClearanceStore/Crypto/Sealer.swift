@@ -42,4 +42,26 @@ public struct Sealer: Sendable {
     public func openString(_ sealed: Data, context: String) throws -> String {
         String(decoding: try open(sealed, context: context), as: UTF8.self)
     }
+
+    /// A fresh key for one subject (a session), wrapped by this key so that
+    /// deleting the wrapped copy makes the subject's data unreadable.
+    public func makeSubjectKey(context: String) throws -> (Sealer, wrapped: Data) {
+        let key = SymmetricKey(size: .bits256)
+        let wrapped = try key.withUnsafeBytes { try seal(Data($0), context: context) }
+        return (Sealer(key: key), wrapped)
+    }
+
+    public func openSubjectKey(_ wrapped: Data, context: String) throws -> Sealer {
+        Sealer(key: SymmetricKey(data: try open(wrapped, context: context)))
+    }
+
+    /// A keyed, deterministic token for exact-match search over sealed
+    /// fields (a blind index): equal inputs give equal tokens, and the token
+    /// reveals nothing without the data key.
+    public func blindIndex(_ text: String) -> String {
+        let searchKey = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: key, info: Data("clearance search index v1".utf8), outputByteCount: 32)
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: searchKey)
+        return Data(mac).prefix(12).map { String(format: "%02x", $0) }.joined()
+    }
 }

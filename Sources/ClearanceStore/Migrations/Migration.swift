@@ -18,6 +18,7 @@ public enum Migrations {
         M0003_CreateAPIKeys(),
         M0004_CreateIdempotencyKeys(),
         M0005_CreateWorkflows(),
+        M0006_CreateSessions(),
     ]
 
     public static var latestVersion: Int { all.map(\.version).max() ?? 0 }

@@ -1,0 +1,356 @@
+import Foundation
+import SQLKit
+import ClearanceDomain
+
+public protocol SessionRepository: Sendable {
+    func nextSessionNumber(on sql: any SQLDatabase) async throws -> Int64
+    func insert(_ session: SessionRecord, nodes: [SessionNodeRecord], searchTerms: [String], on sql: any SQLDatabase) async throws
+    /// Locks the live session for the rest of the transaction.
+    func lock(id: String, environment: KeyEnvironment, on sql: any SQLDatabase) async throws -> SessionRecord?
+    func find(id: String, environment: KeyEnvironment) async throws -> SessionRecord?
+    func findReusable(
+        environment: KeyEnvironment, vendorData: String, workflowID: String, workflowVersion: Int, on sql: any SQLDatabase
+    ) async throws -> SessionRecord?
+    /// Writes every mutable column of `session`.
+    func save(_ session: SessionRecord, on sql: any SQLDatabase) async throws
+    func updateSearchTerms(id: String, terms: [String], on sql: any SQLDatabase) async throws
+    func nodes(sessionID: String, on sql: (any SQLDatabase)?) async throws -> [SessionNodeRecord]
+    func saveNode(_ node: SessionNodeRecord, on sql: any SQLDatabase) async throws
+    func insertReview(_ review: SessionReviewRecord, on sql: any SQLDatabase) async throws
+    func reviews(sessionID: String) async throws -> [SessionReviewRecord]
+    func list(_ filter: SessionFilter) async throws -> (total: Int, items: [SessionRecord])
+    /// Soft-deletes and crypto-shreds: the session key and every sealed or
+    /// free-text column go; ids, statuses and times stay.
+    func softDelete(id: String, at: Date, on sql: any SQLDatabase) async throws
+    /// Sessions due for an automatic move, locked; other processes' locked
+    /// rows are skipped (PostgreSQL), so no session is swept twice.
+    func dueForSweep(now: Date, limit: Int, on sql: any SQLDatabase) async throws -> [(id: String, environment: KeyEnvironment, reason: SweepReason)]
+}
+
+public struct SQLSessionRepository: SessionRepository {
+    let database: any Database
+    let sealer: Sealer
+
+    public init(database: any Database, sealer: Sealer) {
+        self.database = database
+        self.sealer = sealer
+    }
+
+    static let keyContext = "session_keys:"
+    static let personalContext = "sessions.personal:"
+    static let nodeContext = "session_nodes.data:"
+
+    public func nextSessionNumber(on sql: any SQLDatabase) async throws -> Int64 {
+        let row = try await sql.raw(
+            "UPDATE counters SET value = value + 1 WHERE name = 'session_number' RETURNING value"
+        ).first()
+        guard let row else { throw StoreError.corrupt("the session_number counter is missing") }
+        return try row.decode(column: "value", as: Int64.self)
+    }
+
+    public func insert(_ session: SessionRecord, nodes: [SessionNodeRecord], searchTerms: [String], on sql: any SQLDatabase) async throws {
+        let (subjectSealer, wrapped) = try sealer.makeSubjectKey(context: Self.keyContext + session.id)
+        try await sql.insert(into: "session_keys").columns("session_id", "wrapped_key")
+            .values(SQLBind(session.id), SQLBind(wrapped)).run()
+        let personal = session.personal.isEmpty
+            ? nil : try subjectSealer.seal(string: session.personal.json.canonicalText, context: Self.personalContext + session.id)
+        try await sql.insert(into: "sessions")
+            .columns(
+                "session_id", "session_number", "environment", "kind", "workflow_id", "workflow_version", "status",
+                "vendor_data", "callback", "callback_method", "metadata_json", "language", "session_token", "country",
+                "personal_sealed", "search_tokens", "resubmit_json", "sandbox_scenario", "document_expires_at",
+                "expires_at", "created_at", "updated_at", "event_sequence"
+            )
+            .values(
+                SQLBind(session.id), SQLBind(session.number), SQLBind(session.environment.rawValue),
+                SQLBind(session.kind.rawValue), SQLBind(session.workflowID), SQLBind(session.workflowVersion),
+                SQLBind(session.status.rawValue), SQLBind(session.vendorData), SQLBind(session.callback),
+                SQLBind(session.callbackMethod), SQLBind(session.metadata?.canonicalText), SQLBind(session.language),
+                SQLBind(session.token), SQLBind(session.country), SQLBind(personal), SQLBind(tokens(searchTerms)),
+                SQLBind(session.resubmit.json.canonicalText), SQLBind(session.sandboxScenario),
+                SQLBind(session.documentExpiresAt.map(Timestamp.milliseconds)),
+                SQLBind(Timestamp.milliseconds(session.expiresAt)), SQLBind(Timestamp.milliseconds(session.createdAt)),
+                SQLBind(Timestamp.milliseconds(session.updatedAt)), SQLBind(session.eventSequence)
+            )
+            .run()
+        for node in nodes {
+            try await sql.insert(into: "session_nodes")
+                .columns("session_id", "node_id", "position", "feature", "status", "data_sealed", "warnings_json", "updated_at")
+                .values(
+                    SQLBind(node.sessionID), SQLBind(node.nodeID), SQLBind(node.position), SQLBind(node.feature.rawValue),
+                    SQLBind(node.status.rawValue), SQLBind(try sealNodeData(node, with: subjectSealer)),
+                    SQLBind(warningsText(node.warnings)), SQLBind(Timestamp.milliseconds(node.updatedAt)))
+                .run()
+        }
+    }
+
+    public func lock(id: String, environment: KeyEnvironment, on sql: any SQLDatabase) async throws -> SessionRecord? {
+        guard
+            let row = try await sql.select().column("*").from("sessions").where("session_id", .equal, id)
+                .where("environment", .equal, environment.rawValue).where("deleted_at", .is, SQLLiteral.null)
+                .for(.update).first()
+        else { return nil }
+        return try await record(row, personal: true, on: sql)
+    }
+
+    public func find(id: String, environment: KeyEnvironment) async throws -> SessionRecord? {
+        try await database.read { sql in
+            guard
+                let row = try await sql.select().column("*").from("sessions").where("session_id", .equal, id)
+                    .where("environment", .equal, environment.rawValue).where("deleted_at", .is, SQLLiteral.null).first()
+            else { return nil }
+            return try await record(row, personal: true, on: sql)
+        }
+    }
+
+    public func findReusable(
+        environment: KeyEnvironment, vendorData: String, workflowID: String, workflowVersion: Int, on sql: any SQLDatabase
+    ) async throws -> SessionRecord? {
+        let unfinished = SessionStatus.allCases.filter(\.isUnfinished).map(\.rawValue)
+        guard
+            let row = try await sql.select().column("*").from("sessions")
+                .where("environment", .equal, environment.rawValue).where("vendor_data", .equal, vendorData)
+                .where("workflow_id", .equal, workflowID).where("workflow_version", .equal, workflowVersion)
+                .where("status", .in, unfinished).where("deleted_at", .is, SQLLiteral.null)
+                .orderBy("session_number", .descending).limit(1).for(.update).first()
+        else { return nil }
+        return try await record(row, personal: true, on: sql)
+    }
+
+    public func save(_ session: SessionRecord, on sql: any SQLDatabase) async throws {
+        let subjectSealer = try await subjectKey(session.id, on: sql)
+        let personal = session.personal.isEmpty
+            ? nil : try subjectSealer?.seal(string: session.personal.json.canonicalText, context: Self.personalContext + session.id)
+        try await sql.update("sessions")
+            .set("status", to: session.status.rawValue)
+            .set("callback", to: SQLBind(session.callback))
+            .set("callback_method", to: SQLBind(session.callbackMethod))
+            .set("metadata_json", to: SQLBind(session.metadata?.canonicalText))
+            .set("country", to: SQLBind(session.country))
+            .set("personal_sealed", to: SQLBind(personal))
+            .set("resubmit_json", to: session.resubmit.json.canonicalText)
+            .set("document_expires_at", to: SQLBind(session.documentExpiresAt.map(Timestamp.milliseconds)))
+            .set("expires_at", to: Timestamp.milliseconds(session.expiresAt))
+            .set("updated_at", to: Timestamp.milliseconds(session.updatedAt))
+            .set("last_no_user_resubmit_at", to: SQLBind(session.lastNoUserResubmitAt.map(Timestamp.milliseconds)))
+            .set("event_sequence", to: session.eventSequence)
+            .where("session_id", .equal, session.id)
+            .run()
+    }
+
+    public func updateSearchTerms(id: String, terms: [String], on sql: any SQLDatabase) async throws {
+        try await sql.update("sessions").set("search_tokens", to: SQLBind(tokens(terms))).where("session_id", .equal, id).run()
+    }
+
+    public func nodes(sessionID: String, on sql: (any SQLDatabase)?) async throws -> [SessionNodeRecord] {
+        @Sendable func load(_ sql: any SQLDatabase) async throws -> [SessionNodeRecord] {
+            let subjectSealer = try await subjectKey(sessionID, on: sql)
+            return try await sql.select().column("*").from("session_nodes").where("session_id", .equal, sessionID)
+                .orderBy("position").all().map { row in try nodeRecord(row, sealer: subjectSealer) }
+        }
+        if let sql { return try await load(sql) }
+        return try await database.read { sql in try await load(sql) }
+    }
+
+    public func saveNode(_ node: SessionNodeRecord, on sql: any SQLDatabase) async throws {
+        let subjectSealer = try await subjectKey(node.sessionID, on: sql)
+        let sealed = try subjectSealer.map { try sealNodeData(node, with: $0) } ?? nil
+        try await sql.update("session_nodes")
+            .set("status", to: node.status.rawValue)
+            .set("data_sealed", to: SQLBind(sealed))
+            .set("warnings_json", to: warningsText(node.warnings))
+            .set("updated_at", to: Timestamp.milliseconds(node.updatedAt))
+            .where("session_id", .equal, node.sessionID).where("node_id", .equal, node.nodeID)
+            .run()
+    }
+
+    public func insertReview(_ review: SessionReviewRecord, on sql: any SQLDatabase) async throws {
+        try await sql.insert(into: "session_reviews")
+            .columns("id", "session_id", "actor", "previous_status", "new_status", "comment", "sequence", "created_at")
+            .values(
+                SQLBind(review.id), SQLBind(review.sessionID), SQLBind(review.actor),
+                SQLBind(review.previousStatus.rawValue), SQLBind(review.newStatus.rawValue), SQLBind(review.comment),
+                SQLBind(review.sequence), SQLBind(Timestamp.milliseconds(review.createdAt)))
+            .run()
+    }
+
+    public func reviews(sessionID: String) async throws -> [SessionReviewRecord] {
+        try await database.read { sql in
+            try await sql.select().column("*").from("session_reviews").where("session_id", .equal, sessionID)
+                .orderBy("sequence").all().map { row in
+                    guard let previous = SessionStatus(rawValue: try row.decode(column: "previous_status", as: String.self)),
+                        let new = SessionStatus(rawValue: try row.decode(column: "new_status", as: String.self))
+                    else { throw StoreError.corrupt("session review status") }
+                    return SessionReviewRecord(
+                        id: try row.decode(column: "id", as: String.self), sessionID: sessionID,
+                        actor: try row.decode(column: "actor", as: String.self), previousStatus: previous, newStatus: new,
+                        comment: try row.decode(column: "comment", as: String?.self),
+                        sequence: try row.decode(column: "sequence", as: Int64.self),
+                        createdAt: Timestamp.date(milliseconds: try row.decode(column: "created_at", as: Int64.self)))
+                }
+        }
+    }
+
+    public func list(_ filter: SessionFilter) async throws -> (total: Int, items: [SessionRecord]) {
+        try await database.read { sql in
+            func apply(_ query: SQLSelectBuilder) -> SQLSelectBuilder {
+                var query = query.where("environment", .equal, filter.environment.rawValue)
+                    .where("deleted_at", .is, SQLLiteral.null)
+                if filter.kinds.count == 1 {
+                    query = query.where("kind", .equal, filter.kinds[0].rawValue)
+                }
+                if let status = filter.status { query = query.where("status", .equal, status.rawValue) }
+                if let vendorData = filter.vendorData { query = query.where("vendor_data", .equal, vendorData) }
+                if let country = filter.country { query = query.where("country", .equal, country) }
+                if let workflowID = filter.workflowID { query = query.where("workflow_id", .equal, workflowID) }
+                if let from = filter.createdFrom {
+                    query = query.where("created_at", .greaterThanOrEqual, Timestamp.milliseconds(from))
+                }
+                if let before = filter.createdBefore {
+                    query = query.where("created_at", .lessThan, Timestamp.milliseconds(before))
+                }
+                if let search = filter.search {
+                    let token = "% \(sealer.blindIndex(Self.normalize(search))) %"
+                    query = query.where { group in
+                        group.where("vendor_data", .like, "%\(Self.escapeLike(search))%")
+                            .orWhere("search_tokens", .like, token)
+                    }
+                }
+                return query
+            }
+            let total = try await apply(
+                sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("sessions")
+            ).first()?.decode(column: "n", as: Int.self) ?? 0
+            let rows = try await apply(sql.select().column("*").from("sessions"))
+                .orderBy("session_number", .descending).limit(filter.limit).offset(filter.offset).all()
+            var items: [SessionRecord] = []
+            for row in rows { items.append(try await record(row, personal: false, on: sql)) }
+            return (total, items)
+        }
+    }
+
+    public func softDelete(id: String, at: Date, on sql: any SQLDatabase) async throws {
+        try await sql.delete(from: "session_keys").where("session_id", .equal, id).run()
+        try await sql.update("session_nodes").set("data_sealed", to: SQLLiteral.null).set("warnings_json", to: "[]")
+            .where("session_id", .equal, id).run()
+        try await sql.update("session_reviews").set("comment", to: SQLLiteral.null).where("session_id", .equal, id).run()
+        try await sql.update("sessions")
+            .set("deleted_at", to: Timestamp.milliseconds(at)).set("updated_at", to: Timestamp.milliseconds(at))
+            .set("personal_sealed", to: SQLLiteral.null).set("search_tokens", to: SQLLiteral.null)
+            .set("vendor_data", to: SQLLiteral.null).set("metadata_json", to: SQLLiteral.null)
+            .set("callback", to: SQLLiteral.null).set("country", to: SQLLiteral.null)
+            .where("session_id", .equal, id).run()
+    }
+
+    public func dueForSweep(now: Date, limit: Int, on sql: any SQLDatabase) async throws
+        -> [(id: String, environment: KeyEnvironment, reason: SweepReason)]
+    {
+        let nowMS = Timestamp.milliseconds(now)
+        let skipLocked = database.kind == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+        let expiring = [SessionStatus.notStarted, .inProgress, .resubmitted].map { "'\($0.rawValue)'" }.joined(separator: ",")
+        let expiredQuery: String =
+            "SELECT session_id, environment FROM sessions WHERE status IN (\(expiring)) AND expires_at <= \(nowMS) AND deleted_at IS NULL ORDER BY expires_at LIMIT \(limit)\(skipLocked)"
+        let documentQuery: String =
+            "SELECT session_id, environment FROM sessions WHERE status = '\(SessionStatus.approved.rawValue)' AND document_expires_at <= \(nowMS) AND deleted_at IS NULL ORDER BY document_expires_at LIMIT \(limit)\(skipLocked)"
+        let expired = try await sql.raw(SQLQueryString(expiredQuery)).all()
+        let documents = try await sql.raw(SQLQueryString(documentQuery)).all()
+        func decode(_ rows: [any SQLRow], _ reason: SweepReason) throws -> [(id: String, environment: KeyEnvironment, reason: SweepReason)] {
+            try rows.map { row in
+                (
+                    try row.decode(column: "session_id", as: String.self),
+                    KeyEnvironment(rawValue: try row.decode(column: "environment", as: String.self)) ?? .live, reason
+                )
+            }
+        }
+        return try decode(expired, .expired) + decode(documents, .documentExpired)
+    }
+
+    // MARK: Mapping
+
+    private func subjectKey(_ sessionID: String, on sql: any SQLDatabase) async throws -> Sealer? {
+        guard
+            let wrapped = try await sql.select().column("wrapped_key").from("session_keys")
+                .where("session_id", .equal, sessionID).first()?.decode(column: "wrapped_key", as: Data.self)
+        else { return nil }
+        return try sealer.openSubjectKey(wrapped, context: Self.keyContext + sessionID)
+    }
+
+    private func sealNodeData(_ node: SessionNodeRecord, with subjectSealer: Sealer) throws -> Data? {
+        if node.data == .object([:]) { return nil }
+        return try subjectSealer.seal(string: node.data.canonicalText, context: "\(Self.nodeContext)\(node.sessionID):\(node.nodeID)")
+    }
+
+    private func warningsText(_ warnings: [SessionWarning]) -> String {
+        JSONValue.array(warnings.map(\.json)).canonicalText
+    }
+
+    private func tokens(_ terms: [String]) -> String? {
+        let normalized = Set(terms.map(Self.normalize).filter { !$0.isEmpty })
+        guard !normalized.isEmpty else { return nil }
+        return " " + normalized.map(sealer.blindIndex).sorted().joined(separator: " ") + " "
+    }
+
+    /// Case- and space-insensitive form for exact-match search.
+    public static func normalize(_ text: String) -> String {
+        text.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    }
+
+    static func escapeLike(_ text: String) -> String {
+        text.replacingOccurrences(of: "%", with: "").replacingOccurrences(of: "_", with: "")
+    }
+
+    private func nodeRecord(_ row: any SQLRow, sealer subjectSealer: Sealer?) throws -> SessionNodeRecord {
+        let sessionID = try row.decode(column: "session_id", as: String.self)
+        let nodeID = try row.decode(column: "node_id", as: String.self)
+        guard let feature = Feature(rawValue: try row.decode(column: "feature", as: String.self)),
+            let status = NodeStatus(rawValue: try row.decode(column: "status", as: String.self))
+        else { throw StoreError.corrupt("session node \(sessionID)/\(nodeID)") }
+        var data = JSONValue.object([:])
+        if let sealed = try row.decode(column: "data_sealed", as: Data?.self), let subjectSealer {
+            data = JSONValue(parsing: try subjectSealer.openString(sealed, context: "\(Self.nodeContext)\(sessionID):\(nodeID)")) ?? data
+        }
+        var warnings: [SessionWarning] = []
+        if case .array(let items) = JSONValue(parsing: try row.decode(column: "warnings_json", as: String.self)) {
+            warnings = items.compactMap(SessionWarning.init(json:))
+        }
+        return SessionNodeRecord(
+            sessionID: sessionID, nodeID: nodeID, position: try row.decode(column: "position", as: Int.self),
+            feature: feature, status: status, data: data, warnings: warnings,
+            updatedAt: Timestamp.date(milliseconds: try row.decode(column: "updated_at", as: Int64.self)))
+    }
+
+    private func record(_ row: any SQLRow, personal: Bool, on sql: any SQLDatabase) async throws -> SessionRecord {
+        func date(_ column: String) throws -> Date? {
+            try row.decode(column: column, as: Int64?.self).map(Timestamp.date(milliseconds:))
+        }
+        let id = try row.decode(column: "session_id", as: String.self)
+        guard let status = SessionStatus(rawValue: try row.decode(column: "status", as: String.self)),
+            let kind = WorkflowKind(rawValue: try row.decode(column: "kind", as: String.self)),
+            let environment = KeyEnvironment(rawValue: try row.decode(column: "environment", as: String.self))
+        else { throw StoreError.corrupt("session \(id)") }
+        var personalData = SessionPersonalData()
+        if personal, let sealed = try row.decode(column: "personal_sealed", as: Data?.self),
+            let subjectSealer = try await subjectKey(id, on: sql)
+        {
+            personalData = SessionPersonalData(
+                json: JSONValue(parsing: try subjectSealer.openString(sealed, context: Self.personalContext + id)) ?? .null)
+        }
+        return SessionRecord(
+            id: id, number: try row.decode(column: "session_number", as: Int64.self), environment: environment,
+            kind: kind, workflowID: try row.decode(column: "workflow_id", as: String.self),
+            workflowVersion: try row.decode(column: "workflow_version", as: Int.self), status: status,
+            vendorData: try row.decode(column: "vendor_data", as: String?.self),
+            callback: try row.decode(column: "callback", as: String?.self),
+            callbackMethod: try row.decode(column: "callback_method", as: String?.self),
+            metadata: try row.decode(column: "metadata_json", as: String?.self).flatMap { JSONValue(parsing: $0) },
+            language: try row.decode(column: "language", as: String?.self),
+            token: try row.decode(column: "session_token", as: String.self),
+            country: try row.decode(column: "country", as: String?.self), personal: personalData,
+            resubmit: ResubmitInfo(json: JSONValue(parsing: try row.decode(column: "resubmit_json", as: String.self))),
+            sandboxScenario: try row.decode(column: "sandbox_scenario", as: String?.self),
+            documentExpiresAt: try date("document_expires_at"), expiresAt: try date("expires_at")!,
+            createdAt: try date("created_at")!, updatedAt: try date("updated_at")!, deletedAt: try date("deleted_at"),
+            lastNoUserResubmitAt: try date("last_no_user_resubmit_at"),
+            eventSequence: try row.decode(column: "event_sequence", as: Int64.self))
+    }
+}
