@@ -27,6 +27,13 @@ struct ProtectedRoute: Sendable, CustomStringConvertible {
         .init(method: .get, path: "/v3/workflows/", privilege: .readWorkflows),
         .init(method: .get, path: "/v3/workflows/\(UUID().uuidString.lowercased())/", privilege: .readWorkflows),
         .init(method: .patch, path: "/v3/workflows/\(UUID().uuidString.lowercased())/", privilege: .writeWorkflows, body: #"{"name":"w2"}"#),
+        .init(method: .post, path: "/v3/session/", privilege: .writeSessions, body: #"{"workflow_id":"\#(UUID().uuidString)"}"#),
+        .init(method: .get, path: "/v3/session/\(UUID().uuidString.lowercased())/", privilege: .readSessions),
+        .init(method: .get, path: "/v3/session/\(UUID().uuidString.lowercased())/decision/", privilege: .readSessions),
+        .init(method: .get, path: "/v3/sessions/", privilege: .readSessions),
+        .init(method: .delete, path: "/v3/session/\(UUID().uuidString.lowercased())/delete/", privilege: .deleteSessions),
+        .init(method: .patch, path: "/v3/session/\(UUID().uuidString.lowercased())/update-status/", privilege: .writeSessions, body: #"{"new_status":"Approved"}"#),
+        .init(method: .patch, path: "/v3/session/\(UUID().uuidString.lowercased())/features/feature_ocr/update-status/", privilege: .writeSessions, body: #"{"new_status":"Approved"}"#),
     ]
 }
 

@@ -433,3 +433,26 @@ struct SessionLifecycleTests {
         }
     }
 }
+
+@Suite("Sweep service")
+struct SweepServiceTests {
+    @Test func theBackgroundServiceSweepsOnItsInterval() async throws {
+        try await TestServer.with { server in
+            let driver = SessionDriver(server: server)
+            let workflow = try await server.workflow([.ocr])
+            let session = try await driver.create(workflow)
+            let future = ServerClock { Date().addingTimeInterval(30 * 24 * 3600) }
+            let service = SweepService(store: server.store, clock: future, interval: .milliseconds(50), logger: TestDatabase.logger)
+            let task = Task { try await service.run() }
+            var status: SessionStatus?
+            for _ in 0..<100 {
+                status = try await server.store.sessions.find(id: session.id, environment: .live)?.status
+                if status == .expired { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            task.cancel()
+            _ = try? await task.value
+            #expect(status == .expired)
+        }
+    }
+}

@@ -26,6 +26,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("admin-key-file"), help: "Also write the first admin key to this file (mode 0600).")
     var adminKeyFile: String?
 
+    @Option(name: .customLong("sweep-interval"), help: "Seconds between expiry sweeps (CLEARANCE_SWEEP_INTERVAL, default 30).")
+    var sweepInterval: Double?
+
     func run() async throws {
         let environment = Runtime.environment
         let (host, port) = try Settings.listen(flag: listen, environment: environment)
@@ -45,8 +48,11 @@ struct ServeCommand: AsyncParsableCommand {
         let defaultWorkflow = try await WorkflowService(store: store).seedDefault(now: Date())
         Console.line("clearance: default KYC workflow \(defaultWorkflow)")
 
+        let sweep = SweepService(
+            store: store, interval: .milliseconds(Int64(try Settings.sweepInterval(flag: sweepInterval, environment: environment) * 1000)),
+            logger: logger)
         let app = try buildApplication(
-            ServerEnvironment(store: store, configuration: configuration, logger: logger),
+            ServerEnvironment(store: store, configuration: configuration, logger: logger), services: [sweep],
             onServerRunning: { address in
                 Console.line("clearance: listening on \(address) (public URL \(configuration.publicURL))")
             })

@@ -95,4 +95,12 @@ public enum Settings {
         }
         return value
     }
+
+    public static func sweepInterval(flag: Double?, environment: [String: String]) throws -> Double {
+        let text = flag.map { String($0) } ?? environment["CLEARANCE_SWEEP_INTERVAL"] ?? "30"
+        guard let value = Double(text), value >= 0.05, value <= 86400 else {
+            throw ConfigurationError(setting: "CLEARANCE_SWEEP_INTERVAL", "'\(text)' is not a number of seconds from 0.05 to 86400")
+        }
+        return value
+    }
 }
