@@ -54,6 +54,29 @@ public struct ClearanceClient: Sendable {
         try await send("GET", "/v3/workflows/\(id)/", query: version.map { ["version": String($0)] } ?? [:])
     }
 
+    // MARK: Sessions
+
+    public func createSession(_ body: SessionCreate) async throws -> Session {
+        try await send("POST", "/v3/session/", body: body)
+    }
+
+    public func session(id: String) async throws -> Session {
+        try await send("GET", "/v3/session/\(id)/")
+    }
+
+    /// The decision, as free-form JSON (it has one array per feature).
+    public func decision(id: String) async throws -> [String: AnyJSON] {
+        try await send("GET", "/v3/session/\(id)/decision/")
+    }
+
+    public func listSessions(_ query: [String: String] = [:]) async throws -> Page<SessionListItem> {
+        try await send("GET", "/v3/sessions/", query: query)
+    }
+
+    public func updateSessionStatus(id: String, _ body: UpdateStatus) async throws -> StatusAnswer {
+        try await send("PATCH", "/v3/session/\(id)/update-status/", body: body)
+    }
+
     // MARK: Audit
 
     public func auditEntries(subjectID: String? = nil, limit: Int = 50, offset: Int = 0) async throws -> Page<AuditEntry> {

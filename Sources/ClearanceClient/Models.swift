@@ -144,3 +144,92 @@ public struct Workflow: Codable, Sendable {
     public var created_at: String
     public var updated_at: String
 }
+
+public struct SessionCreate: Codable, Sendable {
+    public var workflow_id: String
+    public var vendor_data: String?
+    public var callback: String?
+    public var metadata: AnyJSON?
+    public var sandbox_scenario: String?
+
+    public init(workflow_id: String, vendor_data: String? = nil, callback: String? = nil, metadata: AnyJSON? = nil, sandbox_scenario: String? = nil) {
+        self.workflow_id = workflow_id
+        self.vendor_data = vendor_data
+        self.callback = callback
+        self.metadata = metadata
+        self.sandbox_scenario = sandbox_scenario
+    }
+}
+
+public struct ResubmitInfo: Codable, Sendable {
+    public var nodes: [String]
+    public var available_attempts: Int
+    public var max_attempts: Int
+}
+
+public struct Session: Codable, Sendable {
+    public var session_id: String
+    public var session_number: Int
+    public var session_token: String
+    public var url: String
+    public var status: String
+    public var workflow_id: String
+    public var workflow_version: Int
+    public var vendor_data: String?
+    public var callback: String?
+    public var session_kind: String
+    public var expires_at: String
+    public var created_at: String
+    public var updated_at: String
+    public var resubmit_info: ResubmitInfo
+}
+
+public struct SessionListItem: Codable, Sendable {
+    public var session_id: String
+    public var session_number: Int
+    public var status: String
+    public var url: String
+    public var workflow_id: String
+    public var vendor_data: String?
+    public var country: String?
+    public var session_kind: String
+    public var created_at: String
+    public var updated_at: String
+}
+
+public struct ResubmitNode: Codable, Sendable {
+    public var node_id: String
+    public var feature: String?
+
+    public init(node_id: String, feature: String? = nil) {
+        self.node_id = node_id
+        self.feature = feature
+    }
+}
+
+public struct UpdateStatus: Codable, Sendable {
+    public var new_status: String
+    public var comment: String?
+    public var send_email: Bool?
+    public var email_address: String?
+    public var email_language: String?
+    public var nodes_to_resubmit: [ResubmitNode]?
+
+    public init(
+        new_status: String, comment: String? = nil, send_email: Bool? = nil, email_address: String? = nil,
+        email_language: String? = nil, nodes_to_resubmit: [ResubmitNode]? = nil
+    ) {
+        self.new_status = new_status
+        self.comment = comment
+        self.send_email = send_email
+        self.email_address = email_address
+        self.email_language = email_language
+        self.nodes_to_resubmit = nodes_to_resubmit
+    }
+}
+
+public struct StatusAnswer: Codable, Sendable {
+    public var session_id: String
+    public var session_kind: String
+    public var status: String
+}

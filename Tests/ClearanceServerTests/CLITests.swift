@@ -233,6 +233,42 @@ struct CLITests {
         _ = again.stop()
     }
 
+    @Test func sessionsListShowAndUpdateStatusThroughTheServer() async throws {
+        let directory = try CLI.temporaryDirectory()
+        let environment = ["CLEARANCE_DATA_DIR": directory]
+        let server = try CLI.Server([], environment: environment)
+        defer { _ = server.stop() }
+        let created = try CLI.run(
+            ["keys", "create", "--name", "sandbox", "--environment", "sandbox", "--privilege", "read:sessions",
+             "--privilege", "write:sessions", "--privilege", "read:workflows", "--json"], environment: environment)
+        let key = try #require((try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: String])?["key"])
+        let client = ClearanceClient(baseURL: server.baseURL, apiKey: key)
+        let workflow = try #require(try await client.listWorkflows().results.first)
+        let session = try await client.createSession(
+            SessionCreate(workflow_id: workflow.workflow_id, vendor_data: "cli-user", sandbox_scenario: "review_aml_possible_match"))
+        #expect(session.status == "In Review")
+
+        let cli = ["CLEARANCE_SERVER": server.baseURL, "CLEARANCE_API_KEY": key]
+        let listed = try CLI.run(["sessions", "list", "--status", "IN_REVIEW"], environment: cli)
+        #expect(listed.status == 0, "\(listed.stderr)")
+        #expect(listed.stdout.contains(session.session_id) && listed.stdout.contains("1 of 1 sessions"))
+        let shown = try CLI.run(["sessions", "show", session.session_id], environment: cli)
+        #expect(shown.stdout.contains("status:   In Review"), "\(shown.stdout)")
+        #expect(shown.stdout.contains("node feature_aml (aml_screenings): In Review"))
+        let decided = try CLI.run(["sessions", "update-status", session.session_id, "Approved", "--comment", "false positive"], environment: cli)
+        #expect(decided.status == 0, "\(decided.stderr)")
+        #expect(decided.stdout.contains("is Approved"))
+        let after = try CLI.run(["sessions", "show", session.session_id], environment: cli)
+        #expect(after.stdout.contains("In Review → Approved by key:"), "\(after.stdout)")
+        #expect(after.stdout.contains("false positive"))
+        let missing = try CLI.run(["sessions", "update-status", UUID().uuidString, "Approved"], environment: cli)
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("HTTP 404"))
+        let refused = try CLI.run(["sessions", "update-status", session.session_id, "Resubmitted", "--node", "feature_x"], environment: cli)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("HTTP 400"))
+    }
+
     @Test func aLostDataKeyStopsStartup() throws {
         let directory = try CLI.temporaryDirectory()
         let environment = ["CLEARANCE_DATA_DIR": directory]
