@@ -331,6 +331,8 @@ struct SessionLifecycleTests {
                 #expect(try await count("") == 6)
                 #expect(try await count("status=Approved") == 1)
                 #expect(try await count("status=NOT_STARTED") == 5)
+                #expect(try await count("status=Not+Started") == 5, "form encoding: + is a space")
+                #expect(try await count("status=Not%20Started") == 5)
                 #expect(try await count("vendor_data=customer-2") == 1)
                 #expect(try await count("country=FRA") == 1)
                 #expect(try await count("workflow_id=\(two.id)") == 2)
@@ -421,7 +423,8 @@ struct SessionLifecycleTests {
             let moved = try await a + b
             #expect(moved == 3)
             func status(_ session: SessionRecord) async throws -> SessionStatus? {
-                try await server.store.sessions.find(id: session.id, environment: .live)?.status
+                let record = try await server.store.sessions.find(id: session.id, environment: .live)
+                return record?.status
             }
             #expect(try await status(untouched) == .expired)
             #expect(try await status(started) == .abandoned)

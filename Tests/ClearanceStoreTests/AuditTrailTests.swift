@@ -100,3 +100,23 @@ struct AuditTrailTests {
         }
     }
 }
+
+@Suite("Transactions")
+struct TransactionTests {
+    @Test func aCancelledTransactionRollsBackAndLeavesTheConnectionUsable() async throws {
+        try await TestDatabase.withStore { store, _ in
+            let task = Task {
+                try await store.database.transaction { sql in
+                    _ = try await store.settings.insertIfAbsent("cancelled", value: "x", at: Date(), on: sql)
+                    try await Task.sleep(for: .seconds(5))
+                }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            task.cancel()
+            _ = try? await task.value
+            #expect(try await store.settings.get("cancelled") == nil)
+            try await store.settings.set("after", value: "y")
+            #expect(try await store.settings.get("after") == "y")
+        }
+    }
+}

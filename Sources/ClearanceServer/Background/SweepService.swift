@@ -39,6 +39,8 @@ public struct SweepService: Service {
             }
             if total > 0 { logger.info("sweep moved sessions", metadata: ["count": "\(total)"]) }
             try await store.idempotency.purgeExpired(now: clock.now())
+        } catch is CancellationError {
+            return
         } catch {
             logger.error("sweep failed", metadata: ["error": "\(String(reflecting: error))"])
         }

@@ -62,7 +62,7 @@ struct Pagination {
     var offset: Int
 
     init(_ request: Request, defaultLimit: Int = 20, maxLimit: Int = 100) throws {
-        let query = request.uri.queryParameters
+        let query = Query(request)
         limit = defaultLimit
         offset = 0
         if let text = query.get("limit") {

@@ -68,7 +68,7 @@ struct AuditRoutes {
     @Sendable func list(_ request: Request, context: ClearanceRequestContext) async throws -> Response {
         try context.require(.readAudit)
         let pagination = try Pagination(request, defaultLimit: 50, maxLimit: 500)
-        let subjectID = request.uri.queryParameters.get("subject_id")
+        let subjectID = Query(request).get("subject_id")
         if let subjectID, subjectID.isEmpty || subjectID.count > 200 {
             throw APIError.validation(path: "subject_id", "Must be 1 to 200 characters.")
         }

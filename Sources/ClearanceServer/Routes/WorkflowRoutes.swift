@@ -110,7 +110,7 @@ struct WorkflowRoutes {
         try context.require(.readWorkflows)
         let id = try Self.workflowID(context)
         var version: Int?
-        if let text = request.uri.queryParameters.get("version") {
+        if let text = Query(request).get("version") {
             guard let number = Int(text), number >= 1 else {
                 throw APIError.validation(path: "version", "Must be a positive integer.")
             }

@@ -52,10 +52,10 @@ final class PostgresDatabase: Database {
             try await sql.raw("BEGIN").run()
             do {
                 let result = try await body(sql)
-                try await sql.raw("COMMIT").run()
+                try await Self.finish("COMMIT", on: sql)
                 return result
             } catch {
-                do { try await sql.raw("ROLLBACK").run() } catch {
+                do { try await Self.finish("ROLLBACK", on: sql) } catch {
                     logger.error("rollback failed", metadata: ["error": "\(String(reflecting: error))"])
                 }
                 throw error
@@ -66,5 +66,12 @@ final class PostgresDatabase: Database {
     func close() async {
         runTask.cancel()
         _ = await runTask.value
+    }
+
+    /// COMMIT and ROLLBACK run even when the calling task was cancelled: a
+    /// connection must never be handed back inside an open transaction.
+    private static func finish(_ statement: String, on sql: any SQLDatabase) async throws {
+        let query = SQLQueryString(statement)
+        try await Task.detached { try await sql.raw(query).run() }.value
     }
 }

@@ -69,10 +69,10 @@ final class SQLiteDatabase: Database {
             try await sql.raw("BEGIN IMMEDIATE").run()
             do {
                 let result = try await body(sql)
-                try await sql.raw("COMMIT").run()
+                try await Self.finish("COMMIT", on: sql)
                 return result
             } catch {
-                do { try await sql.raw("ROLLBACK").run() } catch {
+                do { try await Self.finish("ROLLBACK", on: sql) } catch {
                     logger.error("rollback failed", metadata: ["error": "\(String(reflecting: error))"])
                 }
                 throw error
@@ -83,5 +83,12 @@ final class SQLiteDatabase: Database {
     func close() async {
         for reader in readers.all { try? await reader.close() }
         try? await writer.close()
+    }
+
+    /// COMMIT and ROLLBACK run even when the calling task was cancelled: a
+    /// connection must never be handed back inside an open transaction.
+    private static func finish(_ statement: String, on sql: any SQLDatabase) async throws {
+        let query = SQLQueryString(statement)
+        try await Task.detached { try await sql.raw(query).run() }.value
     }
 }

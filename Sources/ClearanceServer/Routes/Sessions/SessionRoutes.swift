@@ -119,7 +119,7 @@ struct SessionRoutes {
 
     /// The list filters, each checked; 400 naming the parameter otherwise.
     static func filter(_ request: Request, environment: KeyEnvironment) throws -> SessionFilter {
-        let query = request.uri.queryParameters
+        let query = Query(request)
         let pagination = try Pagination(request)
         var filter = SessionFilter(environment: environment, limit: pagination.limit, offset: pagination.offset)
         var issues: [FieldIssue] = []
