@@ -118,6 +118,7 @@ struct SessionCreateTests {
                 #expect(third.json["workflow_version"] as? Int == 2)
             }
             #expect(try await sessionCount(server) == 3)
+            try await expectCountsConsistent(server)
         }
     }
 
@@ -237,6 +238,8 @@ struct SandboxScenarioTests {
                 #expect((refused.json["errors"] as? [String: Any])?["sandbox_scenario"] != nil)
                 let listed = try await client.json(.get, "/v3/sessions/?session_kind=business", key: sandbox.key)
                 #expect(listed.json["count"] as? Int == 1)
+                #expect(try await client.json(.get, "/v3/sessions/?session_kind=business&status=Declined", key: sandbox.key).json["count"] as? Int == 1)
+                #expect(try await client.json(.get, "/v3/sessions/?status=Declined", key: sandbox.key).json["count"] as? Int == 0)
             }
         }
     }

@@ -9,6 +9,26 @@ import ClearanceServer
 import ClearanceStore
 import ClearanceTestSupport
 
+/// The live counts agree with the rows they summarise.
+func expectCountsConsistent(_ server: TestServer) async throws {
+    let (counted, kept) = try await server.store.database.read { sql -> ([String: Int], [String: Int]) in
+        var counted: [String: Int] = [:]
+        for row in try await sql.raw(
+            "SELECT environment, kind, status, COUNT(*) AS n FROM sessions WHERE deleted_at IS NULL GROUP BY environment, kind, status"
+        ).all() {
+            let key = "\(try row.decode(column: "environment", as: String.self))/\(try row.decode(column: "kind", as: String.self))/\(try row.decode(column: "status", as: String.self))"
+            counted[key] = try row.decode(column: "n", as: Int.self)
+        }
+        var kept: [String: Int] = [:]
+        for row in try await sql.raw("SELECT environment, kind, status, count FROM session_counts WHERE count <> 0").all() {
+            let key = "\(try row.decode(column: "environment", as: String.self))/\(try row.decode(column: "kind", as: String.self))/\(try row.decode(column: "status", as: String.self))"
+            kept[key] = try row.decode(column: "count", as: Int.self)
+        }
+        return (counted, kept)
+    }
+    #expect(counted == kept)
+}
+
 /// Drives a session to a status through the service, as the API would.
 struct SessionDriver {
     let server: TestServer
@@ -234,6 +254,7 @@ struct ManualStatusTests {
             let final = try #require(try await server.store.sessions.find(id: session.id, environment: .live))
             #expect(final.status == reviews.last?.newStatus)
             #expect(try await server.store.audit.verify().isIntact)
+            try await expectCountsConsistent(server)
         }
     }
 }
@@ -329,6 +350,7 @@ struct SessionLifecycleTests {
                     try await client.json(.get, "/v3/sessions/?\(query)", key: server.adminKey).json["count"] as? Int
                 }
                 #expect(try await count("") == 6)
+                try await expectCountsConsistent(server)
                 #expect(try await count("status=Approved") == 1)
                 #expect(try await count("status=NOT_STARTED") == 5)
                 #expect(try await count("status=Not+Started") == 5, "form encoding: + is a space")
@@ -394,6 +416,7 @@ struct SessionLifecycleTests {
             #expect(keys == 0, "the session's key is destroyed")
             let trail = try await server.store.audit.entries(subjectID: session.id, limit: 50, offset: 0).items
             #expect(trail.last?.action == "session.deleted")
+            try await expectCountsConsistent(server)
             #expect(!trail.contains { ($0.after?.canonicalText ?? "").contains("Forgotten") || ($0.after?.canonicalText ?? "").contains("gone@") })
         }
     }
@@ -433,6 +456,7 @@ struct SessionLifecycleTests {
             #expect(try await service.sweep(now: later) == 0)
             let sweptReviews = try await server.store.sessions.reviews(sessionID: untouched.id)
             #expect(sweptReviews.map(\.actor) == ["system:sweep"])
+            try await expectCountsConsistent(server)
         }
     }
 }

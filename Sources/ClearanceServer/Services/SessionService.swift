@@ -66,7 +66,7 @@ public struct SessionService: Sendable {
                 reusable.callbackMethod = new.callbackMethod ?? reusable.callbackMethod
                 reusable.metadata = new.metadata ?? reusable.metadata
                 reusable.updatedAt = now
-                try await store.sessions.save(reusable, on: sql)
+                try await store.sessions.save(&reusable, on: sql)
                 try await store.audit.append(
                     AuditEvent(
                         actor: principal.actor, action: "session.reused", subjectType: "session", subjectID: reusable.id,
@@ -88,7 +88,7 @@ public struct SessionService: Sendable {
                     sessionID: id, nodeID: node.nodeID, position: index, feature: node.feature, status: .notStarted,
                     updatedAt: now)
             }
-            try await store.sessions.insert(session, nodes: nodes, searchTerms: Self.searchTerms(session.personal), on: sql)
+            try await store.sessions.insert(&session, nodes: nodes, searchTerms: Self.searchTerms(session.personal), on: sql)
             try await store.audit.append(
                 AuditEvent(
                     actor: principal.actor, action: "session.created", subjectType: "session", subjectID: id,
@@ -133,7 +133,7 @@ public struct SessionService: Sendable {
         session.status = newStatus
         session.updatedAt = now
         session.eventSequence += 1
-        try await store.sessions.save(session, on: sql)
+        try await store.sessions.save(&session, on: sql)
         try await store.sessions.insertReview(
             SessionReviewRecord(
                 id: UUID().uuidString.lowercased(), sessionID: session.id, actor: actor, previousStatus: previous,
@@ -301,7 +301,7 @@ public struct SessionService: Sendable {
             }
             session.eventSequence += 1  // data.updated
             session.updatedAt = now
-            try await store.sessions.save(session, on: sql)
+            try await store.sessions.save(&session, on: sql)
             try await store.audit.append(
                 AuditEvent(
                     actor: principal.actor, action: "session.node_updated", subjectType: "session", subjectID: session.id,
@@ -372,7 +372,7 @@ public struct SessionService: Sendable {
             guard let session = try await store.sessions.lock(id: id, environment: principal.environment, on: sql) else {
                 return false
             }
-            try await store.sessions.softDelete(id: id, at: now, on: sql)
+            try await store.sessions.softDelete(session, at: now, on: sql)
             try await store.audit.append(
                 AuditEvent(
                     actor: principal.actor, action: "session.deleted", subjectType: "session", subjectID: id,

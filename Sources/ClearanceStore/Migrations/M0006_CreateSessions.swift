@@ -78,6 +78,29 @@ struct M0006_CreateSessions: Migration {
         try await sql.create(index: "session_reviews_by_session").on("session_reviews")
             .column("session_id").column("sequence").run()
 
+        // Live counts per (environment, kind, status), kept in the same
+        // transaction as every change, so an unfiltered or status-only list
+        // answers `count` without counting rows.
+        try await sql.create(table: "session_counts")
+            .column("environment", type: .text, .notNull)
+            .column("kind", type: .text, .notNull)
+            .column("status", type: .text, .notNull)
+            .column("count", type: .bigint, .notNull)
+            .primaryKey("environment", "kind", "status")
+            .run()
+        for environment in ["live", "sandbox"] {
+            for sessionKind in ["user", "business"] {
+                // The statuses as of this migration; a later status adds its rows in its own migration.
+                for status in [
+                    "Not Started", "In Progress", "In Review", "Approved", "Declined", "Resubmitted", "Awaiting User",
+                    "Expired", "Abandoned", "Kyc Expired",
+                ] {
+                    try await sql.insert(into: "session_counts").columns("environment", "kind", "status", "count")
+                        .values(SQLBind(environment), SQLBind(sessionKind), SQLBind(status), SQLBind(0)).run()
+                }
+            }
+        }
+
         try await sql.create(table: "session_keys")
             .column("session_id", type: .text, .primaryKey(autoIncrement: false))
             .column("wrapped_key", type: .blob, .notNull)

@@ -27,6 +27,8 @@ public struct SessionRecord: Sendable, Equatable {
     public var deletedAt: Date?
     public var lastNoUserResubmitAt: Date?
     public var eventSequence: Int64
+    /// The status as last stored; `save` moves the live counts from it.
+    public internal(set) var storedStatus: SessionStatus?
 
     public init(
         id: String, number: Int64, environment: KeyEnvironment, kind: WorkflowKind, workflowID: String,

@@ -4,15 +4,16 @@ import ClearanceDomain
 
 public protocol SessionRepository: Sendable {
     func nextSessionNumber(on sql: any SQLDatabase) async throws -> Int64
-    func insert(_ session: SessionRecord, nodes: [SessionNodeRecord], searchTerms: [String], on sql: any SQLDatabase) async throws
+    func insert(_ session: inout SessionRecord, nodes: [SessionNodeRecord], searchTerms: [String], on sql: any SQLDatabase) async throws
     /// Locks the live session for the rest of the transaction.
     func lock(id: String, environment: KeyEnvironment, on sql: any SQLDatabase) async throws -> SessionRecord?
     func find(id: String, environment: KeyEnvironment) async throws -> SessionRecord?
     func findReusable(
         environment: KeyEnvironment, vendorData: String, workflowID: String, workflowVersion: Int, on sql: any SQLDatabase
     ) async throws -> SessionRecord?
-    /// Writes every mutable column of `session`.
-    func save(_ session: SessionRecord, on sql: any SQLDatabase) async throws
+    /// Writes every mutable column of `session` (and moves the live counts
+    /// when its status changed since it was read).
+    func save(_ session: inout SessionRecord, on sql: any SQLDatabase) async throws
     func updateSearchTerms(id: String, terms: [String], on sql: any SQLDatabase) async throws
     func nodes(sessionID: String, on sql: (any SQLDatabase)?) async throws -> [SessionNodeRecord]
     func saveNode(_ node: SessionNodeRecord, on sql: any SQLDatabase) async throws
@@ -21,7 +22,7 @@ public protocol SessionRepository: Sendable {
     func list(_ filter: SessionFilter) async throws -> (total: Int, items: [SessionRecord])
     /// Soft-deletes and crypto-shreds: the session key and every sealed or
     /// free-text column go; ids, statuses and times stay.
-    func softDelete(id: String, at: Date, on sql: any SQLDatabase) async throws
+    func softDelete(_ session: SessionRecord, at: Date, on sql: any SQLDatabase) async throws
     /// Sessions due for an automatic move, locked; other processes' locked
     /// rows are skipped (PostgreSQL), so no session is swept twice.
     func dueForSweep(now: Date, limit: Int, on sql: any SQLDatabase) async throws -> [(id: String, environment: KeyEnvironment, reason: SweepReason)]
@@ -48,7 +49,7 @@ public struct SQLSessionRepository: SessionRepository {
         return try row.decode(column: "value", as: Int64.self)
     }
 
-    public func insert(_ session: SessionRecord, nodes: [SessionNodeRecord], searchTerms: [String], on sql: any SQLDatabase) async throws {
+    public func insert(_ session: inout SessionRecord, nodes: [SessionNodeRecord], searchTerms: [String], on sql: any SQLDatabase) async throws {
         let (subjectSealer, wrapped) = try sealer.makeSubjectKey(context: Self.keyContext + session.id)
         try await sql.insert(into: "session_keys").columns("session_id", "wrapped_key")
             .values(SQLBind(session.id), SQLBind(wrapped)).run()
@@ -81,6 +82,23 @@ public struct SQLSessionRepository: SessionRepository {
                     SQLBind(node.status.rawValue), SQLBind(try sealNodeData(node, with: subjectSealer)),
                     SQLBind(warningsText(node.warnings)), SQLBind(Timestamp.milliseconds(node.updatedAt)))
                 .run()
+        }
+        try await adjustCounts(session, from: nil, to: session.status, on: sql)
+        session.storedStatus = session.status
+    }
+
+    /// Moves one session between the live counts, rows touched in a fixed
+    /// order so two transactions never wait on each other crosswise.
+    private func adjustCounts(_ session: SessionRecord, from: SessionStatus?, to: SessionStatus?, on sql: any SQLDatabase) async throws {
+        guard from != to else { return }
+        var changes: [(SessionStatus, Int)] = []
+        if let from { changes.append((from, -1)) }
+        if let to { changes.append((to, 1)) }
+        for (status, delta) in changes.sorted(by: { $0.0.rawValue < $1.0.rawValue }) {
+            try await sql.update("session_counts")
+                .set("count", to: SQLBinaryExpression(SQLColumn("count"), .add, SQLLiteral.numeric(String(delta))))
+                .where("environment", .equal, session.environment.rawValue).where("kind", .equal, session.kind.rawValue)
+                .where("status", .equal, status.rawValue).run()
         }
     }
 
@@ -117,7 +135,7 @@ public struct SQLSessionRepository: SessionRepository {
         return try await record(row, personal: true, on: sql)
     }
 
-    public func save(_ session: SessionRecord, on sql: any SQLDatabase) async throws {
+    public func save(_ session: inout SessionRecord, on sql: any SQLDatabase) async throws {
         let subjectSealer = try await subjectKey(session.id, on: sql)
         let personal = session.personal.isEmpty
             ? nil : try subjectSealer?.seal(string: session.personal.json.canonicalText, context: Self.personalContext + session.id)
@@ -136,6 +154,8 @@ public struct SQLSessionRepository: SessionRepository {
             .set("event_sequence", to: session.eventSequence)
             .where("session_id", .equal, session.id)
             .run()
+        try await adjustCounts(session, from: session.storedStatus, to: session.status, on: sql)
+        session.storedStatus = session.status
     }
 
     public func updateSearchTerms(id: String, terms: [String], on sql: any SQLDatabase) async throws {
@@ -218,9 +238,20 @@ public struct SQLSessionRepository: SessionRepository {
                 }
                 return query
             }
-            let total = try await apply(
-                sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("sessions")
-            ).first()?.decode(column: "n", as: Int.self) ?? 0
+            let total: Int
+            if filter.vendorData == nil, filter.country == nil, filter.workflowID == nil, filter.search == nil,
+                filter.createdFrom == nil, filter.createdBefore == nil
+            {
+                var counts = sql.select().column(SQLFunction("SUM", args: SQLColumn("count")), as: "n").from("session_counts")
+                    .where("environment", .equal, filter.environment.rawValue)
+                    .where("kind", .in, filter.kinds.map(\.rawValue))
+                if let status = filter.status { counts = counts.where("status", .equal, status.rawValue) }
+                total = try await counts.first()?.decode(column: "n", as: Int?.self) ?? 0
+            } else {
+                total = try await apply(
+                    sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("sessions")
+                ).first()?.decode(column: "n", as: Int.self) ?? 0
+            }
             let rows = try await apply(sql.select().column("*").from("sessions"))
                 .orderBy("session_number", .descending).limit(filter.limit).offset(filter.offset).all()
             var items: [SessionRecord] = []
@@ -229,7 +260,9 @@ public struct SQLSessionRepository: SessionRepository {
         }
     }
 
-    public func softDelete(id: String, at: Date, on sql: any SQLDatabase) async throws {
+    public func softDelete(_ session: SessionRecord, at: Date, on sql: any SQLDatabase) async throws {
+        let id = session.id
+        try await adjustCounts(session, from: session.storedStatus, to: nil, on: sql)
         try await sql.delete(from: "session_keys").where("session_id", .equal, id).run()
         try await sql.update("session_nodes").set("data_sealed", to: SQLLiteral.null).set("warnings_json", to: "[]")
             .where("session_id", .equal, id).run()
@@ -335,7 +368,7 @@ public struct SQLSessionRepository: SessionRepository {
             personalData = SessionPersonalData(
                 json: JSONValue(parsing: try subjectSealer.openString(sealed, context: Self.personalContext + id)) ?? .null)
         }
-        return SessionRecord(
+        var record = SessionRecord(
             id: id, number: try row.decode(column: "session_number", as: Int64.self), environment: environment,
             kind: kind, workflowID: try row.decode(column: "workflow_id", as: String.self),
             workflowVersion: try row.decode(column: "workflow_version", as: Int.self), status: status,
@@ -352,5 +385,7 @@ public struct SQLSessionRepository: SessionRepository {
             createdAt: try date("created_at")!, updatedAt: try date("updated_at")!, deletedAt: try date("deleted_at"),
             lastNoUserResubmitAt: try date("last_no_user_resubmit_at"),
             eventSequence: try row.decode(column: "event_sequence", as: Int64.self))
+        record.storedStatus = status
+        return record
     }
 }
