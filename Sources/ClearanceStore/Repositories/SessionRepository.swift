@@ -242,11 +242,12 @@ public struct SQLSessionRepository: SessionRepository {
             if filter.vendorData == nil, filter.country == nil, filter.workflowID == nil, filter.search == nil,
                 filter.createdFrom == nil, filter.createdBefore == nil
             {
-                var counts = sql.select().column(SQLFunction("SUM", args: SQLColumn("count")), as: "n").from("session_counts")
+                // SUM of bigint is numeric on PostgreSQL: cast back for one decoding path.
+                var counts = sql.select().column(SQLRaw("CAST(COALESCE(SUM(count), 0) AS BIGINT)"), as: "n").from("session_counts")
                     .where("environment", .equal, filter.environment.rawValue)
                     .where("kind", .in, filter.kinds.map(\.rawValue))
                 if let status = filter.status { counts = counts.where("status", .equal, status.rawValue) }
-                total = try await counts.first()?.decode(column: "n", as: Int?.self) ?? 0
+                total = try await counts.first()?.decode(column: "n", as: Int.self) ?? 0
             } else {
                 total = try await apply(
                     sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("sessions")
