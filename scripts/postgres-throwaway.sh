@@ -35,9 +35,12 @@ case "${1:-}" in
     port=$(free_port)
     as_owner "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
-    # Throwaway: durability off for speed; many connections for parallel tests.
+    # Tests: durability off for speed. Benchmarks (CLEARANCE_PG_DURABLE=1):
+    # PostgreSQL's durable defaults, so figures mean what production would see.
+    durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    [ "${CLEARANCE_PG_DURABLE:-0}" = 1 ] && durability=""
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=800 -c shared_buffers=256MB" \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $durability -c max_connections=800 -c shared_buffers=256MB" \
       start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     echo "export CLEARANCE_PG_DIR=$dir"
     echo "export CLEARANCE_PG_BINDIR=$bindir"
