@@ -61,6 +61,8 @@ def fill_sqlite(path, args, mix):
         cur.execute("UPDATE session_counts SET count = count + ? WHERE environment = ? AND kind = 'user' AND status = ?",
                     (n, args.environment, status))
     db.commit()
+    # As after any bulk load: fresh planner statistics.
+    db.execute("ANALYZE")
     db.close()
     return ids
 
@@ -92,6 +94,7 @@ UPDATE session_counts c SET count = c.count + x.n FROM (
   SELECT status, COUNT(*) AS n FROM sessions WHERE session_number > :start AND environment = '{args.environment}' GROUP BY status
 ) x WHERE c.environment = '{args.environment}' AND c.kind = 'user' AND c.status = x.status;
 COMMIT;
+ANALYZE sessions;
 """
     subprocess.run([psql, url, "-q", "-v", "ON_ERROR_STOP=1"], input=sql, text=True, check=True, stdout=subprocess.DEVNULL)
     if not args.ids_out:

@@ -1,7 +1,26 @@
+/// A status written as a label (`Kyc Expired`) that requests may also send
+/// in upper-snake form (`KYC_EXPIRED`).
+public protocol LabelledStatus: RawRepresentable, CaseIterable where RawValue == String {}
+
+extension LabelledStatus {
+    /// `KYC_EXPIRED` for `Kyc Expired`.
+    public var upperSnake: String {
+        rawValue.uppercased().replacingOccurrences(of: " ", with: "_")
+    }
+
+    /// The label or its upper-snake form; nil for anything else.
+    public init?(label: String) {
+        guard let status = Self(rawValue: label) ?? Self.allCases.first(where: { $0.upperSnake == label }) else {
+            return nil
+        }
+        self = status
+    }
+}
+
 /// A verification session's status: the exact, case-sensitive labels of
 /// `sessions.md`. Requests may also use the upper-snake form
 /// (`KYC_EXPIRED`); responses always use the label.
-public enum SessionStatus: String, CaseIterable, Sendable, Hashable, Codable {
+public enum SessionStatus: String, LabelledStatus, Sendable, Hashable, Codable {
     case notStarted = "Not Started"
     case inProgress = "In Progress"
     case inReview = "In Review"
@@ -12,22 +31,6 @@ public enum SessionStatus: String, CaseIterable, Sendable, Hashable, Codable {
     case expired = "Expired"
     case abandoned = "Abandoned"
     case kycExpired = "Kyc Expired"
-
-    /// `KYC_EXPIRED` for `Kyc Expired`.
-    public var upperSnake: String {
-        rawValue.uppercased().replacingOccurrences(of: " ", with: "_")
-    }
-
-    /// Accepts the label or its upper-snake form; nil for anything else.
-    public init?(label: String) {
-        if let status = SessionStatus(rawValue: label) {
-            self = status
-        } else if let status = SessionStatus.allCases.first(where: { $0.upperSnake == label }) {
-            self = status
-        } else {
-            return nil
-        }
-    }
 
     /// Statuses in which the end user may still act: a new session with the
     /// same `vendor_data` reuses one of these instead of starting another.
@@ -56,7 +59,7 @@ public enum SessionStatus: String, CaseIterable, Sendable, Hashable, Codable {
 }
 
 /// The status of one node (feature step) within a session.
-public enum NodeStatus: String, CaseIterable, Sendable, Hashable, Codable {
+public enum NodeStatus: String, LabelledStatus, Sendable, Hashable, Codable {
     case notStarted = "Not Started"
     case inProgress = "In Progress"
     case approved = "Approved"
@@ -64,20 +67,6 @@ public enum NodeStatus: String, CaseIterable, Sendable, Hashable, Codable {
     case inReview = "In Review"
     case notFinished = "Not Finished"
     case expired = "Expired"
-
-    public var upperSnake: String {
-        rawValue.uppercased().replacingOccurrences(of: " ", with: "_")
-    }
-
-    public init?(label: String) {
-        if let status = NodeStatus(rawValue: label) {
-            self = status
-        } else if let status = NodeStatus.allCases.first(where: { $0.upperSnake == label }) {
-            self = status
-        } else {
-            return nil
-        }
-    }
 
     /// A node with one of these has a result the decision rule can use.
     public var isResult: Bool {

@@ -25,6 +25,31 @@ public protocol Database: Sendable {
     func close() async
 }
 
+/// `begin`, the body, then COMMIT, or ROLLBACK when the body throws: the one
+/// transaction shape both engines share.
+func runTransaction<T: Sendable>(
+    on sql: any SQLDatabase, begin: String, logger: Logger, _ body: @Sendable (any SQLDatabase) async throws -> T
+) async throws -> T {
+    try await sql.raw(SQLQueryString(begin)).run()
+    do {
+        let result = try await body(sql)
+        try await finishTransaction("COMMIT", on: sql)
+        return result
+    } catch {
+        do { try await finishTransaction("ROLLBACK", on: sql) } catch {
+            logger.error("rollback failed", metadata: ["error": "\(String(reflecting: error))"])
+        }
+        throw error
+    }
+}
+
+/// COMMIT and ROLLBACK run even when the calling task was cancelled: a
+/// connection must never be handed back inside an open transaction.
+private func finishTransaction(_ statement: String, on sql: any SQLDatabase) async throws {
+    let query = SQLQueryString(statement)
+    try await Task.detached { try await sql.raw(query).run() }.value
+}
+
 /// Where the database is, parsed from `CLEARANCE_DATABASE_URL`.
 public enum DatabaseLocation: Sendable, Equatable {
     case sqliteFile(path: String)

@@ -48,30 +48,12 @@ final class PostgresDatabase: Database {
     @discardableResult
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await client.withConnection { connection in
-            let sql = connection.sql(queryLogLevel: nil)
-            try await sql.raw("BEGIN").run()
-            do {
-                let result = try await body(sql)
-                try await Self.finish("COMMIT", on: sql)
-                return result
-            } catch {
-                do { try await Self.finish("ROLLBACK", on: sql) } catch {
-                    logger.error("rollback failed", metadata: ["error": "\(String(reflecting: error))"])
-                }
-                throw error
-            }
+            try await runTransaction(on: connection.sql(queryLogLevel: nil), begin: "BEGIN", logger: logger, body)
         }
     }
 
     func close() async {
         runTask.cancel()
         _ = await runTask.value
-    }
-
-    /// COMMIT and ROLLBACK run even when the calling task was cancelled: a
-    /// connection must never be handed back inside an open transaction.
-    private static func finish(_ statement: String, on sql: any SQLDatabase) async throws {
-        let query = SQLQueryString(statement)
-        try await Task.detached { try await sql.raw(query).run() }.value
     }
 }

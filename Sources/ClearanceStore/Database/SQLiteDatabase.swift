@@ -62,33 +62,15 @@ final class SQLiteDatabase: Database {
     @discardableResult
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await writeLock.withLock {
-            let sql = writer.sql(queryLogLevel: nil)
             // IMMEDIATE takes the write lock now, so another process (a CLI
             // command beside `serve`) waits on busy_timeout instead of failing
             // at commit.
-            try await sql.raw("BEGIN IMMEDIATE").run()
-            do {
-                let result = try await body(sql)
-                try await Self.finish("COMMIT", on: sql)
-                return result
-            } catch {
-                do { try await Self.finish("ROLLBACK", on: sql) } catch {
-                    logger.error("rollback failed", metadata: ["error": "\(String(reflecting: error))"])
-                }
-                throw error
-            }
+            try await runTransaction(on: writer.sql(queryLogLevel: nil), begin: "BEGIN IMMEDIATE", logger: logger, body)
         }
     }
 
     func close() async {
         for reader in readers.all { try? await reader.close() }
         try? await writer.close()
-    }
-
-    /// COMMIT and ROLLBACK run even when the calling task was cancelled: a
-    /// connection must never be handed back inside an open transaction.
-    private static func finish(_ statement: String, on sql: any SQLDatabase) async throws {
-        let query = SQLQueryString(statement)
-        try await Task.detached { try await sql.raw(query).run() }.value
     }
 }
