@@ -122,6 +122,24 @@ struct SessionCreateTests {
         }
     }
 
+    @Test func anIdempotencyKeyMakesCreateSafeToRetry() async throws {
+        try await TestServer.with { server in
+            let workflow = try await server.workflow([.ocr])
+            try await server.test { client in
+                let fields = headers(key: server.adminKey, ["Idempotency-Key": "create-session-1"])
+                let text = #"{"workflow_id":"\#(workflow.id)","metadata":{"try":1}}"#
+                let first = try await client.execute(uri: "/v3/session/", method: .post, headers: fields, body: body(text))
+                let retry = try await client.execute(uri: "/v3/session/", method: .post, headers: fields, body: body(text))
+                #expect(first.status == .created && retry.status == .created)
+                #expect(retry.text == first.text)
+                let changed = try await client.execute(
+                    uri: "/v3/session/", method: .post, headers: fields, body: body(#"{"workflow_id":"\#(workflow.id)"}"#))
+                #expect(changed.status == .unprocessableContent)
+            }
+            #expect(try await sessionCount(server) == 1)
+        }
+    }
+
     @Test func badInputIs400NamingTheFieldAndWritesNothing() async throws {
         try await TestServer.with { server in
             let workflow = try await server.workflow([.ocr])
