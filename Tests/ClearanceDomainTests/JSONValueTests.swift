@@ -33,10 +33,10 @@ struct JSONValueTests {
         #expect(JSONValue(parsing: "{not json") == nil)
     }
 
-    @Test func keyOrderFollowsUTF16LikePython() {
-        // Python's sort_keys compares code points; for BMP keys UTF-16 order is the same.
-        let value: JSONValue = ["é": 1, "z": 2, "A": 3, "a": 4]
-        #expect(value.canonicalText == #"{"A":3,"a":4,"z":2,"é":1}"#)
+    @Test func keyOrderFollowsCodePointsLikePython() {
+        let value: JSONValue = ["é": 1, "z": 2, "A": 3, "a": 4, "\u{FF21}": 5, "\u{1F600}": 6]
+        // python3 -c 'import json; print(json.dumps({"é":1,"z":2,"A":3,"a":4,"\uff21":5,"\U0001F600":6}, sort_keys=True, separators=(",",":"), ensure_ascii=False))'
+        #expect(value.canonicalText == "{\"A\":3,\"a\":4,\"z\":2,\"é\":1,\"\u{FF21}\":5,\"\u{1F600}\":6}")
     }
 }
 

@@ -64,9 +64,11 @@ extension JSONValue: Codable {
 }
 
 extension JSONValue {
-    /// Canonical text: keys sorted at every level (by UTF-16 code units, as
-    /// Python's `sort_keys` does for the BMP), `,`/`:` separators, no ASCII
-    /// escaping, whole floats written as integers.
+    /// Canonical text, byte for byte what Python's
+    /// `json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`
+    /// writes after turning whole floats into ints (the didit-sdk's V2
+    /// signature input): keys sorted by code point at every level, no spaces,
+    /// no ASCII escaping.
     public var canonicalText: String {
         var out = ""
         writeCanonical(into: &out)
@@ -99,7 +101,9 @@ extension JSONValue {
             out += "]"
         case .object(let members):
             out += "{"
-            let keys = members.keys.sorted { Array($0.utf16).lexicographicallyPrecedes(Array($1.utf16)) }
+            let keys = members.keys.sorted {
+                $0.unicodeScalars.map(\.value).lexicographicallyPrecedes($1.unicodeScalars.map(\.value))
+            }
             for (index, key) in keys.enumerated() {
                 if index > 0 { out += "," }
                 Self.writeString(key, into: &out)
