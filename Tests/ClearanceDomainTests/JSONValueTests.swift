@@ -33,6 +33,22 @@ struct JSONValueTests {
         #expect(JSONValue(parsing: "{not json") == nil)
     }
 
+    @Test(arguments: [
+        "{", "[1,]", "{\"a\":}", "01", "1.", ".5", "-", "tru", "\"unterminated", "\"bad \\x escape\"", "[1 2]",
+        "{\"a\" 1}", "\"\\ud800\"", "1e", "NaN", "\"tab\there\"",
+    ])
+    func theParserRefusesMalformedJSON(_ text: String) {
+        #expect(JSONValue(parsing: text) == nil, "\(text)")
+    }
+
+    @Test func theParserReadsEveryForm() {
+        #expect(JSONValue(parsing: #" {"a" : [1, -2.5e3, true, false, null, "x\u00e9\ud83d\ude00\n"], "b": {}} "#)
+            == ["a": [1, .double(-2500), true, false, nil, .string("xé😀\n")], "b": .object([:])])
+        #expect(JSONValue(parsing: "9223372036854775807") == .int(Int64.max))
+        #expect(JSONValue(parsing: "1e400") == nil)
+        #expect(JSONValue(parsing: "-0") == .int(0))
+    }
+
     @Test func keyOrderFollowsCodePointsLikePython() {
         let value: JSONValue = ["é": 1, "z": 2, "A": 3, "a": 4, "\u{FF21}": 5, "\u{1F600}": 6]
         // python3 -c 'import json; print(json.dumps({"é":1,"z":2,"A":3,"a":4,"\uff21":5,"\U0001F600":6}, sort_keys=True, separators=(",",":"), ensure_ascii=False))'

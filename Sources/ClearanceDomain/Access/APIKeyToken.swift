@@ -27,7 +27,7 @@ public struct APIKeyToken: Sendable, Equatable {
         let secretBytes = (0..<secretByteCount).map { _ in UInt8.random(in: .min ... .max, using: &rng) }
         return APIKeyToken(
             environment: environment,
-            lookupID: idBytes.map { String(format: "%02x", $0) }.joined(),
+            lookupID: Hex.encode(idBytes),
             secret: Base64URL.encode(secretBytes)
         )
     }
@@ -74,7 +74,22 @@ public enum ConstantTime {
 }
 
 extension Digest {
-    public var hexString: String { self.map { String(format: "%02x", $0) }.joined() }
+    public var hexString: String { Hex.encode(self) }
+}
+
+public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    /// Lower-case hex, without `String(format:)` (which costs a formatter per byte).
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 }
 
 public enum Base64URL {

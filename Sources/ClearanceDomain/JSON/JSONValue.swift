@@ -138,7 +138,7 @@ extension JSONValue {
 
     /// Parses JSON text; nil when it is not JSON.
     public init?(parsing text: String) {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else { return nil }
+        guard let value = JSONParser.parse(text) else { return nil }
         self = value
     }
 }

@@ -61,8 +61,7 @@ public struct WebhookSigningInput: Sendable {
 /// during a rotation, the previous one.
 public enum WebhookSignature {
     public static func hex(_ key: [UInt8], _ message: some DataProtocol) -> String {
-        HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)).map { String(format: "%02x", $0) }
-            .joined()
+        Hex.encode(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
     }
 
     /// `X-Signature` over the raw body.

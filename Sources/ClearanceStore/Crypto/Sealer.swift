@@ -1,3 +1,4 @@
+import ClearanceDomain
 import Crypto
 import Foundation
 
@@ -62,6 +63,6 @@ public struct Sealer: Sendable {
         let searchKey = HKDF<SHA256>.deriveKey(
             inputKeyMaterial: key, info: Data("clearance search index v1".utf8), outputByteCount: 32)
         let mac = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: searchKey)
-        return Data(mac).prefix(12).map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(Data(mac).prefix(12))
     }
 }

@@ -1,19 +1,23 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import SQLKit
 import SQLiteKit
 
 /// The embedded default. One writer connection, taken by one transaction at
 /// a time (so transactions never meet SQLITE_BUSY inside this process), and
-/// a few reader connections that see committed data through WAL.
+/// a few reader connections that see committed data through WAL. The writer
+/// runs statements in the calling task (`DirectSQLiteConnection`); readers
+/// use SQLiteNIO's thread pool.
 final class SQLiteDatabase: Database {
     let kind = DatabaseKind.sqlite
-    private let writer: SQLiteConnection
+    private let writer: DirectSQLiteConnection
     private let writeLock = AsyncLock()
     private let readers: AsyncPool<SQLiteConnection>
     private let logger: Logger
+    private let closed = NIOLockedValueBox(false)
 
-    private init(writer: SQLiteConnection, readers: [SQLiteConnection], logger: Logger) {
+    private init(writer: DirectSQLiteConnection, readers: [SQLiteConnection], logger: Logger) {
         self.writer = writer
         self.readers = AsyncPool(readers)
         self.logger = logger
@@ -24,25 +28,27 @@ final class SQLiteDatabase: Database {
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        let writer = try DirectSQLiteConnection(path: path)
+        // WAL lets readers run beside the writer; FULL keeps every
+        // acknowledged commit across a power cut, not only a crash.
+        for pragma in [
+            "PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON",
+            "PRAGMA busy_timeout = 10000",
+        ] {
+            try writer.execute(pragma, binds: [], onRow: { _ in })
+        }
+        var readers: [SQLiteConnection] = []
         do {
-            // WAL lets readers run beside the writer; FULL keeps every
-            // acknowledged commit across a power cut, not only a crash.
-            try await configure(writer, statements: [
-                "PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON",
-                "PRAGMA busy_timeout = 10000",
-            ])
-            var readers: [SQLiteConnection] = []
             for _ in 0..<readerCount {
                 let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-                try await configure(reader, statements: ["PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 10000"])
                 readers.append(reader)
+                try await configure(reader, statements: ["PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 10000"])
             }
-            return SQLiteDatabase(writer: writer, readers: readers, logger: logger)
         } catch {
-            try? await writer.close()
+            for reader in readers { try? await reader.close() }
             throw error
         }
+        return SQLiteDatabase(writer: writer, readers: readers, logger: logger)
     }
 
     private static func configure(_ connection: SQLiteConnection, statements: [String]) async throws {
@@ -62,15 +68,21 @@ final class SQLiteDatabase: Database {
     @discardableResult
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await writeLock.withLock {
+            guard !closed.withLockedValue({ $0 }) else {
+                throw DirectSQLiteError(code: 21, message: "the database is closed")
+            }
             // IMMEDIATE takes the write lock now, so another process (a CLI
             // command beside `serve`) waits on busy_timeout instead of failing
             // at commit.
-            try await runTransaction(on: writer.sql(queryLogLevel: nil), begin: "BEGIN IMMEDIATE", logger: logger, body)
+            return try await runTransaction(
+                on: DirectSQLiteDatabase(connection: writer, logger: logger), begin: "BEGIN IMMEDIATE", logger: logger,
+                body)
         }
     }
 
     func close() async {
+        await writeLock.withLock { closed.withLockedValue { $0 = true } }
         for reader in readers.all { try? await reader.close() }
-        try? await writer.close()
+        // The writer closes when the last reference goes (after in-flight work).
     }
 }
