@@ -103,20 +103,50 @@ struct AuditTrailTests {
 
 @Suite("Transactions")
 struct TransactionTests {
-    @Test func aCancelledTransactionRollsBackAndLeavesTheConnectionUsable() async throws {
+    /// A cancelled caller never leaves a half-written transaction or a
+    /// connection stuck inside one. (On PostgreSQL the body runs in the
+    /// caller's task and is rolled back; on SQLite a queued transaction runs
+    /// to its end in the writer's task. Either way: all or nothing.)
+    @Test func aCancelledCallerLeavesAllOrNothingAndAUsableDatabase() async throws {
         try await TestDatabase.withStore { store, _ in
             let task = Task {
                 try await store.database.transaction { sql in
-                    _ = try await store.settings.insertIfAbsent("cancelled", value: "x", at: Date(), on: sql)
-                    try await Task.sleep(for: .seconds(5))
+                    _ = try await store.settings.insertIfAbsent("first", value: "x", at: Date(), on: sql)
+                    try? await Task.sleep(for: .milliseconds(300))
+                    try Task.checkCancellation()
+                    _ = try await store.settings.insertIfAbsent("second", value: "y", at: Date(), on: sql)
                 }
             }
             try await Task.sleep(for: .milliseconds(100))
             task.cancel()
             _ = try? await task.value
-            #expect(try await store.settings.get("cancelled") == nil)
-            try await store.settings.set("after", value: "y")
-            #expect(try await store.settings.get("after") == "y")
+            let first = try await store.settings.get("first")
+            let second = try await store.settings.get("second")
+            #expect((first == nil) == (second == nil), "all or nothing")
+            try await store.settings.set("after", value: "z")
+            #expect(try await store.settings.get("after") == "z")
+        }
+    }
+
+    @Test func aFailingTransactionInABatchRollsBackAlone() async throws {
+        struct Refused: Error {}
+        try await TestDatabase.withStore { store, _ in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<20 {
+                    group.addTask {
+                        do {
+                            try await store.database.transaction { sql in
+                                _ = try await store.settings.insertIfAbsent("k\(index)", value: "v", at: Date(), on: sql)
+                                if index % 3 == 0 { throw Refused() }
+                            }
+                        } catch is Refused {}
+                    }
+                }
+                try await group.waitForAll()
+            }
+            for index in 0..<20 {
+                #expect((try await store.settings.get("k\(index)") == nil) == (index % 3 == 0), "k\(index)")
+            }
         }
     }
 }

@@ -19,7 +19,7 @@ public protocol Database: Sendable {
     /// Runs `body` in one transaction: committed when it returns, rolled back
     /// when it throws.
     @discardableResult
-    func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 
     /// Closes every connection. Calls after this fail.
     func close() async

@@ -46,7 +46,7 @@ final class PostgresDatabase: Database {
     }
 
     @discardableResult
-    func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await client.withConnection { connection in
             try await runTransaction(on: connection.sql(queryLogLevel: nil), begin: "BEGIN", logger: logger, body)
         }

@@ -4,21 +4,21 @@ import NIOConcurrencyHelpers
 import SQLKit
 import SQLiteKit
 
-/// The embedded default. One writer connection, taken by one transaction at
-/// a time (so transactions never meet SQLITE_BUSY inside this process), and
-/// a few reader connections that see committed data through WAL. The writer
-/// runs statements in the calling task (`DirectSQLiteConnection`); readers
-/// use SQLiteNIO's thread pool.
+/// The embedded default. One writer connection that runs queued transactions
+/// in group-committed batches (`SQLiteWriteQueue`: transactions never meet
+/// SQLITE_BUSY inside this process, and share fsyncs), and a few reader
+/// connections that see committed data through WAL. The writer runs
+/// statements through SQLite's C API in the drain task
+/// (`DirectSQLiteConnection`); readers use SQLiteNIO's thread pool.
 final class SQLiteDatabase: Database {
     let kind = DatabaseKind.sqlite
-    private let writer: DirectSQLiteConnection
-    private let writeLock = AsyncLock()
+    private let writes: SQLiteWriteQueue
     private let readers: AsyncPool<SQLiteConnection>
     private let logger: Logger
     private let closed = NIOLockedValueBox(false)
 
     private init(writer: DirectSQLiteConnection, readers: [SQLiteConnection], logger: Logger) {
-        self.writer = writer
+        self.writes = SQLiteWriteQueue(database: DirectSQLiteDatabase(connection: writer, logger: logger), logger: logger)
         self.readers = AsyncPool(readers)
         self.logger = logger
     }
@@ -66,22 +66,15 @@ final class SQLiteDatabase: Database {
     }
 
     @discardableResult
-    func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await writeLock.withLock {
-            guard !closed.withLockedValue({ $0 }) else {
-                throw DirectSQLiteError(code: 21, message: "the database is closed")
-            }
-            // IMMEDIATE takes the write lock now, so another process (a CLI
-            // command beside `serve`) waits on busy_timeout instead of failing
-            // at commit.
-            return try await runTransaction(
-                on: DirectSQLiteDatabase(connection: writer, logger: logger), begin: "BEGIN IMMEDIATE", logger: logger,
-                body)
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        guard !closed.withLockedValue({ $0 }) else {
+            throw DirectSQLiteError(code: 21, message: "the database is closed")
         }
+        return try await writes.transaction(body)
     }
 
     func close() async {
-        await writeLock.withLock { closed.withLockedValue { $0 = true } }
+        closed.withLockedValue { $0 = true }
         for reader in readers.all { try? await reader.close() }
         // The writer closes when the last reference goes (after in-flight work).
     }

@@ -1,0 +1,104 @@
+import Logging
+import NIOConcurrencyHelpers
+import SQLKit
+
+/// Group commit for SQLite's single writer. Transactions queue up; one
+/// drain task runs whatever is queued inside one `BEGIN IMMEDIATE … COMMIT`,
+/// each in its own savepoint, so a failing one rolls back alone and the
+/// others share one fsync. Every caller is answered only after the COMMIT
+/// that holds its work succeeded, so an acknowledged change is durable
+/// exactly as with one transaction each (`synchronous = FULL`).
+final class SQLiteWriteQueue: Sendable {
+    /// Runs one transaction's work on the writer; answers how to finish its
+    /// caller once the batch's COMMIT is known.
+    typealias Job = @Sendable (any SQLDatabase) async -> Finisher
+    /// Called with nil when the batch committed, or with the COMMIT's error.
+    typealias Finisher = @Sendable ((any Error)?) -> Void
+    /// Fails a job that never ran (its batch could not begin).
+    typealias Failer = @Sendable (any Error) -> Void
+
+    private struct State {
+        var queue: [(job: Job, fail: Failer)] = []
+        var draining = false
+    }
+
+    static let maxBatch = 128
+    private let state = NIOLockedValueBox(State())
+    private let database: any SQLDatabase
+    private let logger: Logger
+
+    init(database: any SQLDatabase, logger: Logger) {
+        self.database = database
+        self.logger = logger
+    }
+
+    func submit(_ job: @escaping Job, fail: @escaping Failer) {
+        let start = state.withLockedValue { state -> Bool in
+            state.queue.append((job, fail))
+            if state.draining { return false }
+            state.draining = true
+            return true
+        }
+        // Detached: the batch must finish even if the submitting task is cancelled.
+        if start { Task.detached { await self.drain() } }
+    }
+
+    private func drain() async {
+        while true {
+            let batch = state.withLockedValue { state -> [(job: Job, fail: Failer)] in
+                let batch = Array(state.queue.prefix(Self.maxBatch))
+                state.queue.removeFirst(batch.count)
+                if batch.isEmpty { state.draining = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            await run(batch)
+        }
+    }
+
+    private func run(_ batch: [(job: Job, fail: Failer)]) async {
+        do {
+            // IMMEDIATE takes the write lock now, so another process (a CLI
+            // command beside `serve`) waits on busy_timeout instead of failing
+            // at commit.
+            try await database.raw("BEGIN IMMEDIATE").run()
+        } catch {
+            for entry in batch { entry.fail(error) }
+            return
+        }
+        var finishers: [Finisher] = []
+        for entry in batch { finishers.append(await entry.job(database)) }
+        do {
+            try await database.raw("COMMIT").run()
+            for finish in finishers { finish(nil) }
+        } catch {
+            logger.error("group commit failed", metadata: ["error": "\(String(reflecting: error))"])
+            try? await database.raw("ROLLBACK").run()
+            for finish in finishers { finish(error) }
+        }
+    }
+
+    /// Runs `body` as one transaction of a batch.
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                submit({ sql in
+                    do {
+                        try await sql.raw("SAVEPOINT clearance_txn").run()
+                    } catch {
+                        return { _ in continuation.resume(throwing: error) }
+                    }
+                    do {
+                        let value = try await body(sql)
+                        try await sql.raw("RELEASE clearance_txn").run()
+                        return { commitError in
+                            if let commitError { continuation.resume(throwing: commitError) } else { continuation.resume(returning: value) }
+                        }
+                    } catch {
+                        try? await sql.raw("ROLLBACK TO clearance_txn").run()
+                        try? await sql.raw("RELEASE clearance_txn").run()
+                        return { _ in continuation.resume(throwing: error) }
+                    }
+            }, fail: { error in continuation.resume(throwing: error) })
+        }
+    }
+}
