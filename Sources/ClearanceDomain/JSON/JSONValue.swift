@@ -101,9 +101,7 @@ extension JSONValue {
             out += "]"
         case .object(let members):
             out += "{"
-            let keys = members.keys.sorted {
-                $0.unicodeScalars.map(\.value).lexicographicallyPrecedes($1.unicodeScalars.map(\.value))
-            }
+            let keys = members.keys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
             for (index, key) in keys.enumerated() {
                 if index > 0 { out += "," }
                 Self.writeString(key, into: &out)

@@ -55,9 +55,9 @@ public struct SQLAuditTrail: AuditTrail {
 
     public func append(_ event: AuditEvent, at: Date, on sql: any SQLDatabase) async throws -> AuditRecord {
         // The head row lock serializes appenders on PostgreSQL; on SQLite the
-        // single writer already does.
-        let headRow = try await sql.select().columns("sequence", "hash").from("audit_head")
-            .where("id", .equal, 1).for(.update).first()
+        // single writer already does. Raw SQL: this runs in every change.
+        let forUpdate = database.kind == .postgres ? " FOR UPDATE" : ""
+        let headRow = try await sql.raw("SELECT sequence, hash FROM audit_head WHERE id = 1\(unsafeRaw: forUpdate)").first()
         guard let headRow else { throw StoreError.corrupt("audit_head row is missing") }
         let head = AuditChain.Head(
             sequence: try headRow.decode(column: "sequence", as: Int64.self),
@@ -66,20 +66,14 @@ public struct SQLAuditTrail: AuditTrail {
             after: head, id: UUID().uuidString.lowercased(), at: Timestamp.milliseconds(at), actor: event.actor,
             action: event.action, subjectType: event.subjectType, subjectID: event.subjectID,
             before: event.before, after: event.after, comment: event.comment, requestID: event.requestID)
-        try await sql.insert(into: "audit_log")
-            .columns(
-                "sequence", "id", "at", "actor", "action", "subject_type", "subject_id", "before_json",
-                "after_json", "comment", "request_id", "prev_hash", "hash"
-            )
-            .values(
-                SQLBind(record.sequence), SQLBind(record.id), SQLBind(record.at), SQLBind(record.actor),
-                SQLBind(record.action), SQLBind(record.subjectType), SQLBind(record.subjectID),
-                SQLBind(record.before?.canonicalText), SQLBind(record.after?.canonicalText),
-                SQLBind(record.comment), SQLBind(record.requestID), SQLBind(record.prevHash), SQLBind(record.hash)
-            )
-            .run()
-        try await sql.update("audit_head").set("sequence", to: record.sequence).set("hash", to: record.hash)
-            .where("id", .equal, 1).run()
+        try await sql.raw("""
+            INSERT INTO audit_log (sequence, id, at, actor, action, subject_type, subject_id, before_json, after_json,
+            comment, request_id, prev_hash, hash) VALUES (\(bind: record.sequence), \(bind: record.id), \(bind: record.at),
+            \(bind: record.actor), \(bind: record.action), \(bind: record.subjectType), \(bind: record.subjectID),
+            \(bind: record.before?.canonicalText), \(bind: record.after?.canonicalText), \(bind: record.comment),
+            \(bind: record.requestID), \(bind: record.prevHash), \(bind: record.hash))
+            """).run()
+        try await sql.raw("UPDATE audit_head SET sequence = \(bind: record.sequence), hash = \(bind: record.hash) WHERE id = 1").run()
         return record
     }
 

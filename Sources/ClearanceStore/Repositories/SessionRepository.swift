@@ -11,8 +11,9 @@ public protocol SessionRepository: Sendable {
     func findReusable(
         environment: KeyEnvironment, vendorData: String, workflowID: String, workflowVersion: Int, on sql: any SQLDatabase
     ) async throws -> SessionRecord?
-    /// Writes every mutable column of `session` (and moves the live counts
-    /// when its status changed since it was read).
+    /// Writes every mutable column of `session` but its personal data, which
+    /// is written once, at insert (and moves the live counts when its status
+    /// changed since it was read).
     func save(_ session: inout SessionRecord, on sql: any SQLDatabase) async throws
     func updateSearchTerms(id: String, terms: [String], on sql: any SQLDatabase) async throws
     func nodes(sessionID: String, on sql: (any SQLDatabase)?) async throws -> [SessionNodeRecord]
@@ -95,18 +96,21 @@ public struct SQLSessionRepository: SessionRepository {
         if let from { changes.append((from, -1)) }
         if let to { changes.append((to, 1)) }
         for (status, delta) in changes.sorted(by: { $0.0.rawValue < $1.0.rawValue }) {
-            try await sql.update("session_counts")
-                .set("count", to: SQLBinaryExpression(SQLColumn("count"), .add, SQLLiteral.numeric(String(delta))))
-                .where("environment", .equal, session.environment.rawValue).where("kind", .equal, session.kind.rawValue)
-                .where("status", .equal, status.rawValue).run()
+            try await sql.raw("""
+                UPDATE session_counts SET count = count + \(bind: delta)
+                WHERE environment = \(bind: session.environment.rawValue) AND kind = \(bind: session.kind.rawValue)
+                AND status = \(bind: status.rawValue)
+                """).run()
         }
     }
 
     public func lock(id: String, environment: KeyEnvironment, on sql: any SQLDatabase) async throws -> SessionRecord? {
+        let forUpdate = database.kind == .postgres ? " FOR UPDATE" : ""
         guard
-            let row = try await sql.select().column("*").from("sessions").where("session_id", .equal, id)
-                .where("environment", .equal, environment.rawValue).where("deleted_at", .is, SQLLiteral.null)
-                .for(.update).first()
+            let row = try await sql.raw("""
+                SELECT * FROM sessions WHERE session_id = \(bind: id) AND environment = \(bind: environment.rawValue)
+                AND deleted_at IS NULL\(unsafeRaw: forUpdate)
+                """).first()
         else { return nil }
         return try await record(row, personal: true, on: sql)
     }
@@ -136,24 +140,18 @@ public struct SQLSessionRepository: SessionRepository {
     }
 
     public func save(_ session: inout SessionRecord, on sql: any SQLDatabase) async throws {
-        let subjectSealer = try await subjectKey(session.id, on: sql)
-        let personal = session.personal.isEmpty
-            ? nil : try subjectSealer?.seal(string: session.personal.json.canonicalText, context: Self.personalContext + session.id)
-        try await sql.update("sessions")
-            .set("status", to: session.status.rawValue)
-            .set("callback", to: SQLBind(session.callback))
-            .set("callback_method", to: SQLBind(session.callbackMethod))
-            .set("metadata_json", to: SQLBind(session.metadata?.canonicalText))
-            .set("country", to: SQLBind(session.country))
-            .set("personal_sealed", to: SQLBind(personal))
-            .set("resubmit_json", to: session.resubmit.json.canonicalText)
-            .set("document_expires_at", to: SQLBind(session.documentExpiresAt.map(Timestamp.milliseconds)))
-            .set("expires_at", to: Timestamp.milliseconds(session.expiresAt))
-            .set("updated_at", to: Timestamp.milliseconds(session.updatedAt))
-            .set("last_no_user_resubmit_at", to: SQLBind(session.lastNoUserResubmitAt.map(Timestamp.milliseconds)))
-            .set("event_sequence", to: session.eventSequence)
-            .where("session_id", .equal, session.id)
-            .run()
+        // Raw SQL on this hot path: every status change runs it, and SQLKit's
+        // builders cost more to serialize than SQLite takes to execute.
+        try await sql.raw("""
+            UPDATE sessions SET status = \(bind: session.status.rawValue), callback = \(bind: session.callback),
+            callback_method = \(bind: session.callbackMethod), metadata_json = \(bind: session.metadata?.canonicalText),
+            country = \(bind: session.country), resubmit_json = \(bind: session.resubmit.json.canonicalText),
+            document_expires_at = \(bind: session.documentExpiresAt.map(Timestamp.milliseconds)),
+            expires_at = \(bind: Timestamp.milliseconds(session.expiresAt)), updated_at = \(bind: Timestamp.milliseconds(session.updatedAt)),
+            last_no_user_resubmit_at = \(bind: session.lastNoUserResubmitAt.map(Timestamp.milliseconds)),
+            event_sequence = \(bind: session.eventSequence)
+            WHERE session_id = \(bind: session.id)
+            """).run()
         try await adjustCounts(session, from: session.storedStatus, to: session.status, on: sql)
         session.storedStatus = session.status
     }
@@ -185,13 +183,11 @@ public struct SQLSessionRepository: SessionRepository {
     }
 
     public func insertReview(_ review: SessionReviewRecord, on sql: any SQLDatabase) async throws {
-        try await sql.insert(into: "session_reviews")
-            .columns("id", "session_id", "actor", "previous_status", "new_status", "comment", "sequence", "created_at")
-            .values(
-                SQLBind(review.id), SQLBind(review.sessionID), SQLBind(review.actor),
-                SQLBind(review.previousStatus.rawValue), SQLBind(review.newStatus.rawValue), SQLBind(review.comment),
-                SQLBind(review.sequence), SQLBind(Timestamp.milliseconds(review.createdAt)))
-            .run()
+        try await sql.raw("""
+            INSERT INTO session_reviews (id, session_id, actor, previous_status, new_status, comment, sequence, created_at)
+            VALUES (\(bind: review.id), \(bind: review.sessionID), \(bind: review.actor), \(bind: review.previousStatus.rawValue),
+            \(bind: review.newStatus.rawValue), \(bind: review.comment), \(bind: review.sequence), \(bind: Timestamp.milliseconds(review.createdAt)))
+            """).run()
     }
 
     public func reviews(sessionID: String) async throws -> [SessionReviewRecord] {
