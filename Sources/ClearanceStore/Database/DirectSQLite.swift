@@ -49,14 +49,14 @@ final class DirectSQLiteConnection: @unchecked Sendable {
         for (offset, value) in binds.enumerated() {
             try check(bind(value, at: Int32(offset + 1), in: statement))
         }
-        var columns: [String]?
+        var columns: DirectSQLiteRow.Columns?
         while true {
             let status = sqlite_nio_sqlite3_step(statement)
             if status == SQLITE_DONE { return }
             guard status == SQLITE_ROW else { throw error(status) }
             let count = sqlite_nio_sqlite3_column_count(statement)
             if columns == nil {
-                columns = (0..<count).map { String(cString: sqlite_nio_sqlite3_column_name(statement, $0)) }
+                columns = .init((0..<count).map { String(cString: sqlite_nio_sqlite3_column_name(statement, $0)) })
             }
             onRow(DirectSQLiteRow(columns: columns!, values: (0..<count).map { column(statement, $0) }))
         }
@@ -165,12 +165,25 @@ extension Optional: AnyOptional {
 }
 
 struct DirectSQLiteRow: SQLRow {
-    let columns: [String]
+    /// Column names and their positions, shared by every row of a result.
+    final class Columns: Sendable {
+        let names: [String]
+        let positions: [String: Int]
+
+        init(_ names: [String]) {
+            self.names = names
+            var positions: [String: Int] = [:]
+            for (index, name) in names.enumerated() where positions[name] == nil { positions[name] = index }
+            self.positions = positions
+        }
+    }
+
+    let columns: Columns
     let values: [DirectSQLiteValue]
 
-    var allColumns: [String] { columns }
+    var allColumns: [String] { columns.names }
 
-    func contains(column: String) -> Bool { columns.contains(column) }
+    func contains(column: String) -> Bool { columns.positions[column] != nil }
 
     func decodeNil(column: String) throws -> Bool {
         try value(column) == .null
@@ -185,7 +198,7 @@ struct DirectSQLiteRow: SQLRow {
     }
 
     private func value(_ column: String) throws -> DirectSQLiteValue {
-        guard let index = columns.firstIndex(of: column) else {
+        guard let index = columns.positions[column] else {
             throw DecodingError.keyNotFound(
                 SomeKey(column), .init(codingPath: [], debugDescription: "no column \(column)"))
         }
