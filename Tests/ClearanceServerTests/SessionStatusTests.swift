@@ -81,6 +81,12 @@ struct ManualStatusTests {
                 func patch(_ session: SessionRecord, _ text: String) async throws -> TestResponse {
                     try await client.json(.patch, "/v3/session/\(session.id)/update-status/", key: server.adminKey, text)
                 }
+                for path in ["/v3/session/not-a-uuid/", "/v3/session/123/decision/", "/v3/session/x/update-status/"] {
+                    let method: HTTPRequest.Method = path.hasSuffix("update-status/") ? .patch : .get
+                    let malformed = try await client.json(method, path, key: server.adminKey, method == .patch ? #"{"new_status":"Approved"}"# : nil)
+                    #expect(malformed.status == .badRequest, "\(path)")
+                    #expect((malformed.json["errors"] as? [String: Any])?["session_id"] != nil, "\(path)")
+                }
                 // 1. Current status first, even before a bad body.
                 let wrong = try await patch(fresh, #"{"new_status":"Approved"}"#)
                 #expect(wrong.status == .badRequest)
@@ -105,6 +111,10 @@ struct ManualStatusTests {
                 #expect((missingNode.json["errors"] as? [String: Any])?["nodes_to_resubmit[0]"] != nil)
                 let wrongFeature = try await patch(reviewed, #"{"new_status":"Resubmitted","nodes_to_resubmit":["feature_ocr:LIVENESS"]}"#)
                 #expect((wrongFeature.json["errors"] as? [String: Any])?["nodes_to_resubmit[0]"] != nil)
+                let unknownFeature = try await patch(reviewed, #"{"new_status":"Resubmitted","nodes_to_resubmit":[{"node_id":"feature_ocr","feature":"SELFIE"}]}"#)
+                #expect((unknownFeature.json["errors"] as? [String: Any])?["nodes_to_resubmit[0]"] != nil)
+                let badShape = try await patch(reviewed, #"{"new_status":"Resubmitted","nodes_to_resubmit":[{"feature":"OCR"}]}"#)
+                #expect((badShape.json["errors"] as? [String: Any])?["nodes_to_resubmit[0].node_id"] != nil, "\(badShape.text)")
                 let empty = try await patch(reviewed, #"{"new_status":"Resubmitted","nodes_to_resubmit":[]}"#)
                 #expect((empty.json["errors"] as? [String: Any])?["nodes_to_resubmit"] != nil)
                 // 5. A preview token that cannot match: 409 before any change.
