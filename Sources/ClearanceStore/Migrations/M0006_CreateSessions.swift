@@ -48,10 +48,17 @@ struct M0006_CreateSessions: Migration {
         // Reuse by vendor_data.
         try await sql.create(index: "sessions_by_vendor").on("sessions")
             .column("environment").column("vendor_data").column("workflow_id").run()
-        // Sweeps.
-        try await sql.create(index: "sessions_expiry").on("sessions").column("status").column("expires_at").run()
-        try await sql.create(index: "sessions_document_expiry").on("sessions")
-            .column("status").column("document_expires_at").run()
+        // Sweeps: partial, so a status change between decided statuses does
+        // not touch them. The WHERE texts match the sweep queries exactly
+        // (SQLite uses a partial index only then).
+        try await sql.raw("""
+            CREATE INDEX sessions_expiry ON sessions (expires_at)
+            WHERE status IN ('Not Started','In Progress','Resubmitted') AND deleted_at IS NULL
+            """).run()
+        try await sql.raw("""
+            CREATE INDEX sessions_document_expiry ON sessions (document_expires_at)
+            WHERE status = 'Approved' AND deleted_at IS NULL
+            """).run()
 
         try await sql.create(table: "session_nodes")
             .column("session_id", type: .text, .notNull, .references("sessions", "session_id"))

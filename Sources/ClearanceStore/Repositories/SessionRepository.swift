@@ -277,11 +277,12 @@ public struct SQLSessionRepository: SessionRepository {
     {
         let nowMS = Timestamp.milliseconds(now)
         let skipLocked = database.kind == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
-        let expiring = [SessionStatus.notStarted, .inProgress, .resubmitted].map { "'\($0.rawValue)'" }.joined(separator: ",")
+        // The same WHERE texts as the partial indexes (M0006).
+        let expiring = "'Not Started','In Progress','Resubmitted'"
         let expiredQuery: String =
-            "SELECT session_id, environment FROM sessions WHERE status IN (\(expiring)) AND expires_at <= \(nowMS) AND deleted_at IS NULL ORDER BY expires_at LIMIT \(limit)\(skipLocked)"
+            "SELECT session_id, environment FROM sessions WHERE status IN (\(expiring)) AND deleted_at IS NULL AND expires_at <= \(nowMS) ORDER BY expires_at LIMIT \(limit)\(skipLocked)"
         let documentQuery: String =
-            "SELECT session_id, environment FROM sessions WHERE status = '\(SessionStatus.approved.rawValue)' AND document_expires_at <= \(nowMS) AND deleted_at IS NULL ORDER BY document_expires_at LIMIT \(limit)\(skipLocked)"
+            "SELECT session_id, environment FROM sessions WHERE status = 'Approved' AND deleted_at IS NULL AND document_expires_at <= \(nowMS) ORDER BY document_expires_at LIMIT \(limit)\(skipLocked)"
         let expired = try await sql.raw(SQLQueryString(expiredQuery)).all()
         let documents = try await sql.raw(SQLQueryString(documentQuery)).all()
         func decode(_ rows: [any SQLRow], _ reason: SweepReason) throws -> [(id: String, environment: KeyEnvironment, reason: SweepReason)] {
