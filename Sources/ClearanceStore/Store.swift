@@ -13,6 +13,7 @@ public struct Store: Sendable {
     public let idempotency: any IdempotencyRepository
     public let workflows: any WorkflowRepository
     public let sessions: any SessionRepository
+    public let webhookDestinations: any WebhookDestinationRepository
 
     public init(database: any Database, sealer: Sealer) {
         self.database = database
@@ -23,5 +24,6 @@ public struct Store: Sendable {
         self.idempotency = SQLIdempotencyRepository(database: database)
         self.workflows = SQLWorkflowRepository(database: database)
         self.sessions = SQLSessionRepository(database: database, sealer: sealer)
+        self.webhookDestinations = SQLWebhookDestinationRepository(database: database, sealer: sealer)
     }
 }

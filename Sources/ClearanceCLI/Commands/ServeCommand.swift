@@ -26,6 +26,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("admin-key-file"), help: "Also write the first admin key to this file (mode 0600).")
     var adminKeyFile: String?
 
+    @Flag(name: .customLong("allow-private-webhook-targets"), help: "Allow http:// and private addresses as webhook targets (CLEARANCE_ALLOW_PRIVATE_WEBHOOK_TARGETS=1). For tests and closed networks.")
+    var allowPrivateWebhookTargets = false
+
     @Option(name: .customLong("sweep-interval"), help: "Seconds between expiry sweeps (CLEARANCE_SWEEP_INTERVAL, default 30).")
     var sweepInterval: Double?
 
@@ -35,7 +38,8 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = ServerConfiguration(
             host: host, port: port,
             publicURL: try Settings.publicURL(flag: publicURL, environment: environment, host: host, port: port),
-            bodyLimit: try Settings.bodyLimit(flag: bodyLimit, environment: environment))
+            bodyLimit: try Settings.bodyLimit(flag: bodyLimit, environment: environment),
+            allowPrivateWebhookTargets: try Settings.allowPrivateWebhookTargets(flag: allowPrivateWebhookTargets, environment: environment))
         let logger = Runtime.logger()
         let store = try await Runtime.openStore(storeOptions, migrate: !noMigrate)
 

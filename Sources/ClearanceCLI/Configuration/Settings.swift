@@ -103,4 +103,16 @@ public enum Settings {
         }
         return value
     }
+
+    /// `CLEARANCE_ALLOW_PRIVATE_WEBHOOK_TARGETS`: 1/true/yes or 0/false/no.
+    public static func allowPrivateWebhookTargets(flag: Bool, environment: [String: String]) throws -> Bool {
+        if flag { return true }
+        guard let text = environment["CLEARANCE_ALLOW_PRIVATE_WEBHOOK_TARGETS"] else { return false }
+        switch text.lowercased() {
+        case "1", "true", "yes": return true
+        case "0", "false", "no", "": return false
+        default:
+            throw ConfigurationError(setting: "CLEARANCE_ALLOW_PRIVATE_WEBHOOK_TARGETS", "'\(text)' is not 1 or 0")
+        }
+    }
 }

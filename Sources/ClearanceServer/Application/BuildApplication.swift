@@ -53,6 +53,10 @@ public func buildRouter(_ environment: ServerEnvironment) throws -> Router<Clear
     AuditRoutes(store: store, publicURL: publicURL).register(on: api)
     WorkflowRoutes(store: store, clock: clock, publicURL: publicURL).register(on: api)
     SessionRoutes(store: store, clock: clock, publicURL: publicURL).register(on: api)
+    WebhookDestinationRoutes(
+        store: store, clock: clock, publicURL: publicURL,
+        targetGuard: WebhookTargetGuard(allowPrivate: environment.configuration.allowPrivateWebhookTargets)
+    ).register(on: api)
     return router
 }
 

@@ -10,9 +10,15 @@ public struct ServerConfiguration: Sendable {
     /// Base for absolute links (`url`, `next`): no trailing slash.
     public var publicURL: String
     public var bodyLimit: Int
+    /// Lets webhooks go to http:// and private, loopback or link-local
+    /// addresses (`CLEARANCE_ALLOW_PRIVATE_WEBHOOK_TARGETS=1`). Off by default.
+    public var allowPrivateWebhookTargets: Bool
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, publicURL: String? = nil, bodyLimit: Int = defaultBodyLimit)
-    {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, publicURL: String? = nil, bodyLimit: Int = defaultBodyLimit,
+        allowPrivateWebhookTargets: Bool = false
+    ) {
+        self.allowPrivateWebhookTargets = allowPrivateWebhookTargets
         self.host = host
         self.port = port
         self.publicURL = (publicURL ?? "http://\(host):\(port)").trimmingSuffix("/")

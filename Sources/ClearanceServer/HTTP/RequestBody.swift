@@ -11,6 +11,11 @@ extension Request {
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             throw APIError.validation(path: "body", "A JSON object body is required.")
         }
+        // Strict RFC 8259 first: Foundation's decoder lets some malformed
+        // JSON through (raw control characters in strings).
+        guard JSONValue(parsing: String(decoding: bytes, as: UTF8.self)) != nil else {
+            throw APIError.validation(path: "body", "Malformed JSON: the body is not valid JSON.")
+        }
         do {
             return try JSONDecoder().decode(T.self, from: bytes)
         } catch let error as DecodingError {

@@ -19,6 +19,7 @@ public enum Migrations {
         M0004_CreateIdempotencyKeys(),
         M0005_CreateWorkflows(),
         M0006_CreateSessions(),
+        M0007_CreateWebhookDestinations(),
     ]
 
     public static var latestVersion: Int { all.map(\.version).max() ?? 0 }
