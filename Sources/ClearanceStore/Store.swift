@@ -14,6 +14,7 @@ public struct Store: Sendable {
     public let workflows: any WorkflowRepository
     public let sessions: any SessionRepository
     public let webhookDestinations: any WebhookDestinationRepository
+    public let outbox: any WebhookOutboxRepository
 
     public init(database: any Database, sealer: Sealer) {
         self.database = database
@@ -25,5 +26,6 @@ public struct Store: Sendable {
         self.workflows = SQLWorkflowRepository(database: database)
         self.sessions = SQLSessionRepository(database: database, sealer: sealer)
         self.webhookDestinations = SQLWebhookDestinationRepository(database: database, sealer: sealer)
+        self.outbox = SQLWebhookOutboxRepository(database: database, sealer: sealer)
     }
 }

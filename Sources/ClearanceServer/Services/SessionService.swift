@@ -123,8 +123,8 @@ public struct SessionService: Sendable {
 
     // MARK: The one status-change function
 
-    /// Writes the new status, a review, the audit entry and (with the webhook
-    /// feature) the outbox rows, in the caller's transaction.
+    /// Writes the new status, a review, the audit entry and the
+    /// `status.updated` outbox rows, in the caller's transaction.
     func transition(
         _ session: inout SessionRecord, to newStatus: SessionStatus, actor: String, comment: String?,
         requestID: String?, now: Date, on sql: any SQLDatabase
@@ -145,6 +145,8 @@ public struct SessionService: Sendable {
                 before: ["status": .string(previous.rawValue)], after: ["status": .string(newStatus.rawValue)],
                 comment: comment, requestID: requestID),
             at: now, on: sql)
+        try await WebhookPayloads.enqueueSessionEvent(
+            .statusUpdated, session: session, previousStatus: previous, store: store, now: now, on: sql)
     }
 
     /// Runs the decision rule once every node has a result.
@@ -309,6 +311,8 @@ public struct SessionService: Sendable {
                     after: ["node_id": .string(nodeID), "status": .string(report.status.rawValue)],
                     comment: report.comment, requestID: requestID),
                 at: now, on: sql)
+            try await WebhookPayloads.enqueueSessionEvent(
+                .dataUpdated, session: session, previousStatus: nil, store: store, now: now, on: sql)
             if effect == .progress {
                 if let next = SessionStateMachine.automatic(current: session.status, event: .activity) {
                     try await transition(&session, to: next, actor: principal.actor, comment: nil, requestID: requestID, now: now, on: sql)

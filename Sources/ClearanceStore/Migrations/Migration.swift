@@ -20,6 +20,7 @@ public enum Migrations {
         M0005_CreateWorkflows(),
         M0006_CreateSessions(),
         M0007_CreateWebhookDestinations(),
+        M0008_CreateWebhookOutbox(),
     ]
 
     public static var latestVersion: Int { all.map(\.version).max() ?? 0 }

@@ -19,7 +19,7 @@ public protocol SessionRepository: Sendable {
     func nodes(sessionID: String, on sql: (any SQLDatabase)?) async throws -> [SessionNodeRecord]
     func saveNode(_ node: SessionNodeRecord, on sql: any SQLDatabase) async throws
     func insertReview(_ review: SessionReviewRecord, on sql: any SQLDatabase) async throws
-    func reviews(sessionID: String) async throws -> [SessionReviewRecord]
+    func reviews(sessionID: String, on sql: (any SQLDatabase)?) async throws -> [SessionReviewRecord]
     func list(_ filter: SessionFilter) async throws -> (total: Int, items: [SessionRecord])
     /// Soft-deletes and crypto-shreds: the session key and every sealed or
     /// free-text column go; ids, statuses and times stay.
@@ -27,6 +27,12 @@ public protocol SessionRepository: Sendable {
     /// Sessions due for an automatic move, locked; other processes' locked
     /// rows are skipped (PostgreSQL), so no session is swept twice.
     func dueForSweep(now: Date, limit: Int, on sql: any SQLDatabase) async throws -> [(id: String, environment: KeyEnvironment, reason: SweepReason)]
+}
+
+extension SessionRepository {
+    public func reviews(sessionID: String) async throws -> [SessionReviewRecord] {
+        try await reviews(sessionID: sessionID, on: nil)
+    }
 }
 
 public struct SQLSessionRepository: SessionRepository {
@@ -38,7 +44,7 @@ public struct SQLSessionRepository: SessionRepository {
         self.sealer = sealer
     }
 
-    static let keyContext = "session_keys:"
+    static let keyContext = SessionKeys.context
     static let personalContext = "sessions.personal:"
     static let nodeContext = "session_nodes.data:"
 
@@ -190,9 +196,13 @@ public struct SQLSessionRepository: SessionRepository {
             """).run()
     }
 
-    public func reviews(sessionID: String) async throws -> [SessionReviewRecord] {
-        try await database.read { sql in
-            try await sql.select().column("*").from("session_reviews").where("session_id", .equal, sessionID)
+    public func reviews(sessionID: String, on sql: (any SQLDatabase)?) async throws -> [SessionReviewRecord] {
+        if let sql { return try await loadReviews(sessionID, sql) }
+        return try await database.read { sql in try await loadReviews(sessionID, sql) }
+    }
+
+    private func loadReviews(_ sessionID: String, _ sql: any SQLDatabase) async throws -> [SessionReviewRecord] {
+        try await sql.select().column("*").from("session_reviews").where("session_id", .equal, sessionID)
                 .orderBy("sequence").all().map { row in
                     guard let previous = SessionStatus(rawValue: try row.decode(column: "previous_status", as: String.self)),
                         let new = SessionStatus(rawValue: try row.decode(column: "new_status", as: String.self))
@@ -204,7 +214,6 @@ public struct SQLSessionRepository: SessionRepository {
                         sequence: try row.decode(column: "sequence", as: Int64.self),
                         createdAt: Timestamp.date(milliseconds: try row.decode(column: "created_at", as: Int64.self)))
                 }
-        }
     }
 
     public func list(_ filter: SessionFilter) async throws -> (total: Int, items: [SessionRecord]) {
@@ -299,11 +308,7 @@ public struct SQLSessionRepository: SessionRepository {
     // MARK: Mapping
 
     private func subjectKey(_ sessionID: String, on sql: any SQLDatabase) async throws -> Sealer? {
-        guard
-            let wrapped = try await sql.select().column("wrapped_key").from("session_keys")
-                .where("session_id", .equal, sessionID).first()?.decode(column: "wrapped_key", as: Data.self)
-        else { return nil }
-        return try sealer.openSubjectKey(wrapped, context: Self.keyContext + sessionID)
+        try await SessionKeys(sealer: sealer).sealer(for: sessionID, on: sql)
     }
 
     private func sealNodeData(_ node: SessionNodeRecord, with subjectSealer: Sealer) throws -> Data? {

@@ -1,0 +1,151 @@
+import Foundation
+import SQLKit
+import ClearanceDomain
+
+/// An event as the change that causes it records it.
+public struct OutboxEvent: Sendable, Equatable {
+    public var id: String
+    public var environment: KeyEnvironment
+    public var type: WebhookEventType
+    public var sessionID: String?
+    public var sequence: Int64
+    /// The exact body to send (compact JSON, keys sorted).
+    public var payload: JSONValue
+    public var createdAt: Date
+
+    public init(
+        id: String, environment: KeyEnvironment, type: WebhookEventType, sessionID: String?, sequence: Int64,
+        payload: JSONValue, createdAt: Date
+    ) {
+        self.id = id
+        self.environment = environment
+        self.type = type
+        self.sessionID = sessionID
+        self.sequence = sequence
+        self.payload = payload
+        self.createdAt = createdAt
+    }
+}
+
+public protocol WebhookOutboxRepository: Sendable {
+    /// Inside the change's transaction: the event and one pending delivery
+    /// per enabled destination of its environment subscribed to its type.
+    /// Answers how many deliveries were queued.
+    @discardableResult
+    func enqueue(_ event: OutboxEvent, on sql: any SQLDatabase) async throws -> Int
+    /// The event with its payload opened; nil payload once shredded.
+    func event(id: String) async throws -> (event: OutboxEvent?, shredded: Bool)
+    func deliveries(eventID: String) async throws -> [(id: String, destinationID: String, status: String)]
+    /// A session's events in sequence order.
+    func events(sessionID: String) async throws -> [(id: String, type: WebhookEventType, sequence: Int64)]
+}
+
+public struct SQLWebhookOutboxRepository: WebhookOutboxRepository {
+    let database: any Database
+    let sealer: Sealer
+    let sessionKeys: SessionKeys
+
+    public init(database: any Database, sealer: Sealer) {
+        self.database = database
+        self.sealer = sealer
+        self.sessionKeys = SessionKeys(sealer: sealer)
+    }
+
+    static func context(_ id: String) -> String { "webhook_events.payload:\(id)" }
+
+    public func enqueue(_ event: OutboxEvent, on sql: any SQLDatabase) async throws -> Int {
+        var keySealer: Sealer? = sealer
+        if let sessionID = event.sessionID { keySealer = try await sessionKeys.sealer(for: sessionID, on: sql) }
+        let sealed = try keySealer.map { try $0.seal(string: event.payload.canonicalText, context: Self.context(event.id)) }
+        let createdAt = Timestamp.milliseconds(event.createdAt)
+        try await sql.raw("""
+            INSERT INTO webhook_events (event_id, environment, webhook_type, session_id, sequence, payload_sealed, created_at)
+            VALUES (\(bind: event.id), \(bind: event.environment.rawValue), \(bind: event.type.rawValue), \(bind: event.sessionID),
+            \(bind: event.sequence), \(bind: sealed), \(bind: createdAt))
+            """).run()
+        let destinations = try await sql.raw("""
+            SELECT id, subscribed_events FROM webhook_destinations
+            WHERE environment = \(bind: event.environment.rawValue) AND enabled = \(bind: true) AND deleted_at IS NULL
+            """).all()
+        var queued = 0
+        for row in destinations {
+            let subscribed = try row.decode(column: "subscribed_events", as: String.self)
+            guard case .array(let names) = JSONValue(parsing: subscribed),
+                names.contains(.string(event.type.rawValue))
+            else { continue }
+            try await sql.raw("""
+                INSERT INTO webhook_deliveries (id, event_id, destination_id, status, attempts, next_attempt_at, created_at)
+                VALUES (\(bind: UUID().uuidString.lowercased()), \(bind: event.id), \(bind: try row.decode(column: "id", as: String.self)),
+                'pending', 0, \(bind: createdAt), \(bind: createdAt))
+                """).run()
+            queued += 1
+        }
+        return queued
+    }
+
+    public func event(id: String) async throws -> (event: OutboxEvent?, shredded: Bool) {
+        try await database.read { sql in
+            guard let row = try await sql.raw("SELECT * FROM webhook_events WHERE event_id = \(bind: id)").first() else {
+                return (nil, false)
+            }
+            let sessionID = try row.decode(column: "session_id", as: String?.self)
+            var keySealer: Sealer? = sealer
+            if let sessionID { keySealer = try await sessionKeys.sealer(for: sessionID, on: sql) }
+            guard let sealed = try row.decode(column: "payload_sealed", as: Data?.self), let keySealer else {
+                return (nil, true)
+            }
+            guard let type = WebhookEventType(rawValue: try row.decode(column: "webhook_type", as: String.self)),
+                let environment = KeyEnvironment(rawValue: try row.decode(column: "environment", as: String.self)),
+                let payload = JSONValue(parsing: try keySealer.openString(sealed, context: Self.context(id)))
+            else { throw StoreError.corrupt("webhook event \(id)") }
+            return (
+                OutboxEvent(
+                    id: id, environment: environment, type: type, sessionID: sessionID,
+                    sequence: try row.decode(column: "sequence", as: Int64.self), payload: payload,
+                    createdAt: Timestamp.date(milliseconds: try row.decode(column: "created_at", as: Int64.self))),
+                false
+            )
+        }
+    }
+
+    public func events(sessionID: String) async throws -> [(id: String, type: WebhookEventType, sequence: Int64)] {
+        try await database.read { sql in
+            try await sql.raw("SELECT event_id, webhook_type, sequence FROM webhook_events WHERE session_id = \(bind: sessionID) ORDER BY sequence, created_at")
+                .all().map {
+                    guard let type = WebhookEventType(rawValue: try $0.decode(column: "webhook_type", as: String.self)) else {
+                        throw StoreError.corrupt("webhook event type")
+                    }
+                    return (try $0.decode(column: "event_id", as: String.self), type, try $0.decode(column: "sequence", as: Int64.self))
+                }
+        }
+    }
+
+    public func deliveries(eventID: String) async throws -> [(id: String, destinationID: String, status: String)] {
+        try await database.read { sql in
+            try await sql.raw("SELECT id, destination_id, status FROM webhook_deliveries WHERE event_id = \(bind: eventID) ORDER BY created_at, id")
+                .all().map {
+                    (
+                        try $0.decode(column: "id", as: String.self), try $0.decode(column: "destination_id", as: String.self),
+                        try $0.decode(column: "status", as: String.self)
+                    )
+                }
+        }
+    }
+}
+
+/// Each session's own data key, wrapped by the data key. Deleting the
+/// wrapped copy shreds everything sealed with it.
+public struct SessionKeys: Sendable {
+    let sealer: Sealer
+
+    static let context = "session_keys:"
+
+    /// The session's sealer; nil once the session was deleted.
+    func sealer(for sessionID: String, on sql: any SQLDatabase) async throws -> Sealer? {
+        guard
+            let wrapped = try await sql.raw("SELECT wrapped_key FROM session_keys WHERE session_id = \(bind: sessionID)")
+                .first()?.decode(column: "wrapped_key", as: Data.self)
+        else { return nil }
+        return try sealer.openSubjectKey(wrapped, context: Self.context + sessionID)
+    }
+}
