@@ -70,6 +70,11 @@ struct OutboxTests {
             }
             let events = try await server.store.outbox.events(sessionID: session.id)
             #expect(events.count == before, "no event for a refused or same-status change")
+            let unsubscribed = try #require(events.first { $0.type == .dataUpdated })
+            #expect(try await server.store.outbox.deliveries(eventID: unsubscribed.id).isEmpty)
+            #expect(try await server.store.outbox.event(id: unsubscribed.id).event == nil, "no payload is built when nobody subscribed")
+            let subscribed = try #require(events.last { $0.type == .statusUpdated })
+            #expect(try await server.store.outbox.event(id: subscribed.id).event != nil)
             #expect(try await SessionService(store: server.store).delete(id: session.id, principal: driver.principal, requestID: nil, now: Date()))
             let shredded = try await server.store.outbox.event(id: try #require(events.last).id)
             #expect(shredded.event == nil && shredded.shredded, "a deleted session's queued payloads cannot be read")

@@ -9,13 +9,14 @@ public struct OutboxEvent: Sendable, Equatable {
     public var type: WebhookEventType
     public var sessionID: String?
     public var sequence: Int64
-    /// The exact body to send (compact JSON, keys sorted).
+    /// The exact body to send (compact JSON, keys sorted); `.null` until
+    /// built at enqueue.
     public var payload: JSONValue
     public var createdAt: Date
 
     public init(
         id: String, environment: KeyEnvironment, type: WebhookEventType, sessionID: String?, sequence: Int64,
-        payload: JSONValue, createdAt: Date
+        payload: JSONValue = .null, createdAt: Date
     ) {
         self.id = id
         self.environment = environment
@@ -30,10 +31,15 @@ public struct OutboxEvent: Sendable, Equatable {
 public protocol WebhookOutboxRepository: Sendable {
     /// Inside the change's transaction: the event and one pending delivery
     /// per enabled destination of its environment subscribed to its type.
-    /// Answers how many deliveries were queued.
+    /// The payload is built (and sealed) only when some destination will
+    /// receive it; otherwise the event row keeps just its facts. Answers how
+    /// many deliveries were queued.
     @discardableResult
-    func enqueue(_ event: OutboxEvent, on sql: any SQLDatabase) async throws -> Int
-    /// The event with its payload opened; nil payload once shredded.
+    func enqueue(
+        _ event: OutboxEvent, payload: @Sendable () async throws -> JSONValue, on sql: any SQLDatabase
+    ) async throws -> Int
+    /// The event with its payload opened; nil (and `shredded`) when the
+    /// payload is gone: its session was deleted, or nobody subscribed.
     func event(id: String) async throws -> (event: OutboxEvent?, shredded: Bool)
     func deliveries(eventID: String) async throws -> [(id: String, destinationID: String, status: String)]
     /// A session's events in sequence order.
@@ -53,34 +59,41 @@ public struct SQLWebhookOutboxRepository: WebhookOutboxRepository {
 
     static func context(_ id: String) -> String { "webhook_events.payload:\(id)" }
 
-    public func enqueue(_ event: OutboxEvent, on sql: any SQLDatabase) async throws -> Int {
-        var keySealer: Sealer? = sealer
-        if let sessionID = event.sessionID { keySealer = try await sessionKeys.sealer(for: sessionID, on: sql) }
-        let sealed = try keySealer.map { try $0.seal(string: event.payload.canonicalText, context: Self.context(event.id)) }
+    public func enqueue(
+        _ event: OutboxEvent, payload: @Sendable () async throws -> JSONValue, on sql: any SQLDatabase
+    ) async throws -> Int {
         let createdAt = Timestamp.milliseconds(event.createdAt)
+        let destinations = try await sql.raw("""
+            SELECT id, subscribed_events FROM webhook_destinations
+            WHERE environment = \(bind: event.environment.rawValue) AND enabled = \(bind: true) AND deleted_at IS NULL
+            """).all()
+        var subscribers: [String] = []
+        for row in destinations {
+            guard case .array(let names) = JSONValue(parsing: try row.decode(column: "subscribed_events", as: String.self)),
+                names.contains(.string(event.type.rawValue))
+            else { continue }
+            subscribers.append(try row.decode(column: "id", as: String.self))
+        }
+        var sealed: Data?
+        if !subscribers.isEmpty {
+            var keySealer: Sealer? = sealer
+            if let sessionID = event.sessionID { keySealer = try await sessionKeys.sealer(for: sessionID, on: sql) }
+            let text = try await payload().canonicalText
+            sealed = try keySealer.map { try $0.seal(string: text, context: Self.context(event.id)) }
+        }
         try await sql.raw("""
             INSERT INTO webhook_events (event_id, environment, webhook_type, session_id, sequence, payload_sealed, created_at)
             VALUES (\(bind: event.id), \(bind: event.environment.rawValue), \(bind: event.type.rawValue), \(bind: event.sessionID),
             \(bind: event.sequence), \(bind: sealed), \(bind: createdAt))
             """).run()
-        let destinations = try await sql.raw("""
-            SELECT id, subscribed_events FROM webhook_destinations
-            WHERE environment = \(bind: event.environment.rawValue) AND enabled = \(bind: true) AND deleted_at IS NULL
-            """).all()
-        var queued = 0
-        for row in destinations {
-            let subscribed = try row.decode(column: "subscribed_events", as: String.self)
-            guard case .array(let names) = JSONValue(parsing: subscribed),
-                names.contains(.string(event.type.rawValue))
-            else { continue }
+        for destinationID in subscribers {
             try await sql.raw("""
                 INSERT INTO webhook_deliveries (id, event_id, destination_id, status, attempts, next_attempt_at, created_at)
-                VALUES (\(bind: UUID().uuidString.lowercased()), \(bind: event.id), \(bind: try row.decode(column: "id", as: String.self)),
+                VALUES (\(bind: UUID().uuidString.lowercased()), \(bind: event.id), \(bind: destinationID),
                 'pending', 0, \(bind: createdAt), \(bind: createdAt))
                 """).run()
-            queued += 1
         }
-        return queued
+        return subscribers.count
     }
 
     public func event(id: String) async throws -> (event: OutboxEvent?, shredded: Bool) {

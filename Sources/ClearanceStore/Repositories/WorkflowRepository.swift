@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import SQLKit
 import ClearanceDomain
 
@@ -15,6 +16,9 @@ public protocol WorkflowRepository: Sendable {
 
 public struct SQLWorkflowRepository: WorkflowRepository {
     let database: any Database
+    /// Published versions never change, so a (workflow, version) read once
+    /// is kept: sessions read theirs on every change and every decision.
+    private let versions = NIOLockedValueBox<[String: Workflow]>([:])
 
     public init(database: any Database) { self.database = database }
 
@@ -55,12 +59,20 @@ public struct SQLWorkflowRepository: WorkflowRepository {
     }
 
     public func find(id: String, version: Int?) async throws -> Workflow? {
-        try await database.read { sql in
+        if let version, let cached = versions.withLockedValue({ $0["\(id)#\(version)"] }) { return cached }
+        let found = try await database.read { sql -> Workflow? in
             guard let head = try await sql.select().column("*").from("workflows").where("workflow_id", .equal, id).first()
             else { return nil }
             let wanted = try version ?? head.decode(column: "current_version", as: Int.self)
             return try await self.version(head: head, version: wanted, on: sql)
         }
+        if let found, version != nil {
+            versions.withLockedValue { cache in
+                if cache.count > 10_000 { cache.removeAll() }
+                cache["\(found.id)#\(found.version)"] = found
+            }
+        }
+        return found
     }
 
     public func list(limit: Int, offset: Int) async throws -> (total: Int, items: [Workflow]) {
