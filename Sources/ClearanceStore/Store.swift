@@ -15,6 +15,7 @@ public struct Store: Sendable {
     public let sessions: any SessionRepository
     public let webhookDestinations: any WebhookDestinationRepository
     public let outbox: any WebhookOutboxRepository
+    public let deliveries: SQLWebhookDeliveryRepository
 
     public init(database: any Database, sealer: Sealer) {
         self.database = database
@@ -27,5 +28,6 @@ public struct Store: Sendable {
         self.sessions = SQLSessionRepository(database: database, sealer: sealer)
         self.webhookDestinations = SQLWebhookDestinationRepository(database: database, sealer: sealer)
         self.outbox = SQLWebhookOutboxRepository(database: database, sealer: sealer)
+        self.deliveries = SQLWebhookDeliveryRepository(database: database)
     }
 }

@@ -28,7 +28,9 @@ class Server:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARANCE_") or k == "CLEARANCE_DATABASE_URL"}
-        env.update(CLEARANCE_DATA_DIR=self.data_dir, CLEARANCE_LISTEN=f"127.0.0.1:{self.port}", CLEARANCE_LOG_LEVEL="warning")
+        env.update(CLEARANCE_DATA_DIR=self.data_dir, CLEARANCE_LISTEN=f"127.0.0.1:{self.port}", CLEARANCE_LOG_LEVEL="warning",
+                   # The receivers in these tests listen on loopback; retries compressed for test time.
+                   CLEARANCE_ALLOW_PRIVATE_WEBHOOK_TARGETS="1", CLEARANCE_WEBHOOK_RETRY_SCALE="0.001")
         self.process = subprocess.Popen(
             [os.environ["CLEARANCE_BIN"], "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )

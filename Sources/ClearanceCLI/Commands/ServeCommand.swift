@@ -55,17 +55,23 @@ struct ServeCommand: AsyncParsableCommand {
         let sweep = SweepService(
             store: store, interval: .milliseconds(Int64(try Settings.sweepInterval(flag: sweepInterval, environment: environment) * 1000)),
             logger: logger)
+        let http = WebhookDeliveryService.makeHTTPClient()
+        let webhooks = WebhookDeliveryService(
+            store: store, allowPrivateTargets: configuration.allowPrivateWebhookTargets,
+            retryScale: try Settings.webhookRetryScale(environment: environment), http: http, logger: logger)
         let app = try buildApplication(
-            ServerEnvironment(store: store, configuration: configuration, logger: logger), services: [sweep],
+            ServerEnvironment(store: store, configuration: configuration, logger: logger), services: [sweep, webhooks],
             onServerRunning: { address in
                 Console.line("clearance: listening on \(address) (public URL \(configuration.publicURL))")
             })
         do {
             try await app.runService()
         } catch {
+            try? await http.shutdown()
             await store.database.close()
             throw error
         }
+        try? await http.shutdown()
         await store.database.close()
     }
 

@@ -115,4 +115,14 @@ public enum Settings {
             throw ConfigurationError(setting: "CLEARANCE_ALLOW_PRIVATE_WEBHOOK_TARGETS", "'\(text)' is not 1 or 0")
         }
     }
+
+    /// `CLEARANCE_WEBHOOK_RETRY_SCALE`: multiplies the retry schedule. For
+    /// tests only (e.g. 0.001 turns 5 s into 5 ms); never set in production.
+    public static func webhookRetryScale(environment: [String: String]) throws -> Double {
+        guard let text = environment["CLEARANCE_WEBHOOK_RETRY_SCALE"] else { return 1 }
+        guard let value = Double(text), value > 0, value <= 1 else {
+            throw ConfigurationError(setting: "CLEARANCE_WEBHOOK_RETRY_SCALE", "'\(text)' is not a number in (0, 1]")
+        }
+        return value
+    }
 }

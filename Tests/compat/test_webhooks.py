@@ -1,0 +1,156 @@
+"""Webhooks from a real `clearance serve` to a real HTTP receiver on
+loopback, every delivery checked with the verifiers integrators use:
+didit-sdk's verify_webhook_signature and standardwebhooks' Webhook.verify."""
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from didit.webhooks import verify_webhook_signature
+from standardwebhooks import Webhook
+
+
+class Receiver:
+    def __init__(self, fail_first=0):
+        self.received = []
+        self.fail_first = fail_first
+        self.calls = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                receiver.calls += 1
+                if receiver.calls <= receiver.fail_first:
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                receiver.received.append((dict(self.headers.items()), body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, count, seconds=10):
+        deadline = time.time() + seconds
+        while time.time() < deadline and len(self.received) < count:
+            time.sleep(0.02)
+        return self.received
+
+    def close(self):
+        # Stop and close the socket: a later delivery to this port is refused at once.
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def make_destination(server, key, receiver, events=("status.updated",)):
+    return server.request("POST", "/v3/webhook/destinations/", key,
+                          {"label": "test", "url": receiver.url, "subscribed_events": list(events)})
+
+
+def verify_both(headers, body, destination, secret_key="secret_shared_key", std_key="standard_webhooks_secret"):
+    lower = {k.lower(): v for k, v in headers.items()}
+    assert verify_webhook_signature(body, lower, destination[secret_key]), "didit-sdk refused the signature"
+    Webhook(destination[std_key]).verify(body, {k: lower[k] for k in ("webhook-id", "webhook-timestamp", "webhook-signature")})
+
+
+@pytest.fixture
+def sandbox_key(server):
+    return server.key("sandbox", roles=["admin"])
+
+
+def test_every_delivery_verifies_with_both_libraries_in_sequence_order(server, sandbox_key):
+    receiver = Receiver()
+    try:
+        destination = make_destination(server, sandbox_key, receiver)
+        session = server.request("POST", "/v3/session/", sandbox_key, {
+            "workflow_id": server.default_workflow, "sandbox_scenario": "approve",
+            "metadata": {"note": "Grüße, 李雷 — ünïcode"},
+            "expected_details": {"first_name": "Zoë", "last_name": "Šťastná"},
+        })
+        received = receiver.wait_for(2)
+        assert len(received) == 2
+        bodies = [json.loads(body) for _, body in received]
+        bodies.sort(key=lambda b: b["sequence"])
+        assert [b["status"] for b in bodies] == ["In Progress", "Approved"]
+        assert all(b["session_id"] == session["session_id"] for b in bodies)
+        assert bodies[1]["decision"]["expected_details"]["first_name"] == "Zoë"
+        assert len({b["event_id"] for b in bodies}) == 2
+        for headers, body in received:
+            assert "Zoë".encode() in body or b"In Progress" in body
+            verify_both(headers, body, destination)
+            lower = {k.lower(): v for k, v in headers.items()}
+            assert lower["webhook-id"] == json.loads(body)["event_id"]
+            assert lower["x-timestamp"] == str(json.loads(body)["timestamp"])
+            assert "x-signature-simple" in lower
+            assert "x-signature-previous" not in lower
+    finally:
+        receiver.close()
+
+
+def test_during_rotation_old_and_new_secrets_both_verify(server, sandbox_key):
+    receiver = Receiver()
+    try:
+        old = make_destination(server, sandbox_key, receiver)
+        new = server.request("PATCH", f"/v3/webhook/destinations/{old['uuid']}/", sandbox_key, {"rotate_secret_key": True})
+        assert new["secret_shared_key"] != old["secret_shared_key"]
+        server.request("POST", "/v3/session/", sandbox_key,
+                       {"workflow_id": server.default_workflow, "sandbox_scenario": "decline_aml_hit"})
+        received = receiver.wait_for(2)
+        assert len(received) == 2
+        for headers, body in received:
+            lower = {k.lower(): v for k, v in headers.items()}
+            verify_both(headers, body, new)
+            # A receiver still on the old secret checks the -Previous headers.
+            previous = {"x-signature": lower["x-signature-previous"], "x-signature-v2": lower["x-signature-v2-previous"],
+                        "x-timestamp": lower["x-timestamp"]}
+            assert verify_webhook_signature(body, previous, old["secret_shared_key"])
+            assert len(lower["webhook-signature"].split(" ")) == 2
+            Webhook(old["standard_webhooks_secret"]).verify(body, {k: lower[k] for k in ("webhook-id", "webhook-timestamp", "webhook-signature")})
+    finally:
+        receiver.close()
+
+
+def test_a_receiver_that_fails_at_first_gets_everything_once_retries_come_due(server, sandbox_key):
+    receiver = Receiver(fail_first=2)
+    try:
+        destination = make_destination(server, sandbox_key, receiver)
+        server.request("POST", "/v3/session/", sandbox_key,
+                       {"workflow_id": server.default_workflow, "sandbox_scenario": "review_aml_possible_match"})
+        received = receiver.wait_for(2, seconds=15)
+        assert len(received) == 2
+        assert receiver.calls == 4
+        for headers, body in received:
+            verify_both(headers, body, destination)
+    finally:
+        receiver.close()
+
+
+def test_a_receiver_that_never_answers_does_not_hold_back_the_others(server, sandbox_key):
+    import socket
+    black_hole = socket.socket()
+    black_hole.bind(("127.0.0.1", 0))
+    black_hole.listen(16)  # accepts connections in the kernel, never answers
+    receiver = Receiver()
+    try:
+        server.request("POST", "/v3/webhook/destinations/", sandbox_key, {
+            "url": f"http://127.0.0.1:{black_hole.getsockname()[1]}/hang", "subscribed_events": ["status.updated"]})
+        destination = make_destination(server, sandbox_key, receiver)
+        started = time.time()
+        server.request("POST", "/v3/session/", sandbox_key,
+                       {"workflow_id": server.default_workflow, "sandbox_scenario": "approve"})
+        received = receiver.wait_for(2, seconds=10)
+        assert len(received) == 2
+        assert time.time() - started < 5, "deliveries waited behind a hanging receiver"
+        for headers, body in received:
+            verify_both(headers, body, destination)
+    finally:
+        receiver.close()
+        black_hole.close()
