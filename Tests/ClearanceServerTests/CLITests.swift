@@ -269,6 +269,30 @@ struct CLITests {
         #expect(refused.stderr.contains("HTTP 400"))
     }
 
+    @Test func theWorkerRunsAloneAndStopsGracefully() throws {
+        let directory = try CLI.temporaryDirectory()
+        let environment = CLI.environment(["CLEARANCE_DATA_DIR": directory])
+        #expect(try CLI.run(["migrate"], environment: ["CLEARANCE_DATA_DIR": directory]).status == 0)
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["worker"]
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = Pipe()
+        try process.run()
+        var printed = Data()
+        while !String(decoding: printed, as: UTF8.self).contains("worker running") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            printed.append(chunk)
+        }
+        #expect(String(decoding: printed, as: UTF8.self).contains("worker running"))
+        process.terminate()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+
     @Test func aLostDataKeyStopsStartup() throws {
         let directory = try CLI.temporaryDirectory()
         let environment = ["CLEARANCE_DATA_DIR": directory]
