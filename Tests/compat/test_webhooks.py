@@ -154,3 +154,43 @@ def test_a_receiver_that_never_answers_does_not_hold_back_the_others(server, san
     finally:
         receiver.close()
         black_hole.close()
+
+
+def test_the_delivery_log_shows_attempts_and_resend_sends_again(server, sandbox_key):
+    receiver = Receiver(fail_first=1)
+    try:
+        destination = make_destination(server, sandbox_key, receiver)
+        session = server.request("POST", "/v3/session/", sandbox_key,
+                                 {"workflow_id": server.default_workflow, "sandbox_scenario": "approve"})
+        assert len(receiver.wait_for(2)) == 2
+        uuid_ = destination["uuid"]
+        # The worker settles a delivery just after the receiver answers: wait for that.
+        deadline = time.time() + 5
+        while True:
+            log = server.request("GET", f"/v3/webhook/destinations/{uuid_}/deliveries/", sandbox_key)
+            if all(item["status"] == "delivered" for item in log["results"]) or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        assert log["count"] == 2
+        assert all(item["status"] == "delivered" and item["response_status"] == 200 for item in log["results"])
+        assert sorted(item["attempts"] for item in log["results"]) == [1, 2], "one of the two failed once first"
+        retried = next(item for item in log["results"] if item["attempts"] == 2)
+        detail = server.request("GET", f"/v3/webhook/destinations/{uuid_}/deliveries/{retried['uuid']}/", sandbox_key)
+        assert [a["response_status"] for a in detail["attempt_log"]] == [500, 200]
+        body = detail["request"]["body"].encode()
+        verify_both(detail["request"]["headers"], body, destination)
+        by_session = server.request("GET", f"/v3/session/{session['session_id']}/webhooks/?limit=100", sandbox_key)
+        # Every destination of the environment is in it (earlier tests' too); ours twice.
+        assert [item["destination_uuid"] for item in by_session["results"]].count(uuid_) == 2
+        assert all(item["session_id"] == session["session_id"] for item in by_session["results"])
+        summary = server.request("GET", f"/v3/webhook/destinations/{uuid_}/", sandbox_key)["summary"]
+        assert summary["total_deliveries"] == 2 and summary["failed_deliveries"] == 0
+        assert summary["last_delivery_at"]
+
+        resent = server.request("POST", f"/v3/webhook/destinations/{uuid_}/deliveries/{retried['uuid']}/resend/", sandbox_key, {})
+        assert resent["status"] == "pending"
+        received = receiver.wait_for(3)
+        assert len(received) == 3
+        assert json.loads(received[2][1])["event_id"] == retried["event_id"], "the same event, again: receivers de-duplicate by event_id"
+    finally:
+        receiver.close()

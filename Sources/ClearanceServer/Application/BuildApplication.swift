@@ -57,6 +57,7 @@ public func buildRouter(_ environment: ServerEnvironment) throws -> Router<Clear
         store: store, clock: clock, publicURL: publicURL,
         targetGuard: WebhookTargetGuard(allowPrivate: environment.configuration.allowPrivateWebhookTargets)
     ).register(on: api)
+    WebhookDeliveryRoutes(store: store, clock: clock, publicURL: publicURL).register(on: api)
     return router
 }
 

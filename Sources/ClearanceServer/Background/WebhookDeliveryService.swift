@@ -96,6 +96,7 @@ public struct WebhookDeliveryService: Service {
     }
 
     func deliver(_ delivery: ClaimedDelivery) async {
+        let started = ContinuousClock.now
         let outcome: DeliveryOutcome
         do {
             outcome = try await attempt(delivery)
@@ -103,7 +104,9 @@ public struct WebhookDeliveryService: Service {
             outcome = retryOutcome(delivery, statusCode: nil, error: "internal: \(error)")
         }
         do {
-            try await store.deliveries.settle(delivery, outcome: outcome, now: clock.now())
+            let elapsed = ContinuousClock.now - started
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            try await store.deliveries.settle(delivery, outcome: outcome, now: clock.now(), duration: seconds)
         } catch {
             // The lease runs out and another pass retries: at least once.
             logger.error("settling a webhook delivery failed", metadata: ["delivery": "\(delivery.id)"])

@@ -35,7 +35,9 @@ struct WebhookDestinationRoutes {
         var rotate_secret_key: Bool?
     }
 
-    static func view(_ destination: WebhookDestinationRecord, withSecret: Bool, now: Date) -> JSONValue {
+    typealias Summary = (total: Int, failed: Int, averageMS: Double?, last: Date?)
+
+    static func view(_ destination: WebhookDestinationRecord, withSecret: Bool, now: Date, summary: Summary = (0, 0, nil, nil)) -> JSONValue {
         var object: [String: JSONValue] = [
             "uuid": .string(destination.id),
             "label": .string(destination.label),
@@ -49,8 +51,10 @@ struct WebhookDestinationRoutes {
             "created_at": .string(Timestamp.iso8601(destination.createdAt)),
             "updated_at": .string(Timestamp.iso8601(destination.updatedAt)),
             "summary": [
-                "total_deliveries": 0, "failed_deliveries": 0, "error_rate_percentage": 0,
-                "avg_response_time_ms": nil, "last_delivery_at": nil,
+                "total_deliveries": .int(Int64(summary.total)), "failed_deliveries": .int(Int64(summary.failed)),
+                "error_rate_percentage": .double(summary.total == 0 ? 0 : (Double(summary.failed) * 10000 / Double(summary.total)).rounded() / 100),
+                "avg_response_time_ms": summary.averageMS.map { .double(($0 * 10).rounded() / 10) } ?? .null,
+                "last_delivery_at": summary.last.map { .string(Timestamp.iso8601($0)) } ?? .null,
             ],
         ]
         if withSecret {
@@ -114,9 +118,13 @@ struct WebhookDestinationRoutes {
         let (total, items) = try await store.webhookDestinations.list(
             environment: principal.environment, limit: pagination.limit, offset: pagination.offset)
         let now = clock.now()
+        var views: [JSONValue] = []
+        for item in items {
+            views.append(Self.view(item, withSecret: false, now: now, summary: try await store.deliveries.summary(destinationID: item.id)))
+        }
         return try JSONResponse.make(
             Page(
-                count: total, results: items.map { Self.view($0, withSecret: false, now: now) }, limit: pagination.limit,
+                count: total, results: views, limit: pagination.limit,
                 offset: pagination.offset, request: request, publicURL: publicURL))
     }
 
@@ -124,7 +132,8 @@ struct WebhookDestinationRoutes {
         let principal = try context.require(.readWebhooks)
         guard let destination = try await store.webhookDestinations.find(id: try Self.id(context), environment: principal.environment)
         else { throw APIError.notFound("No webhook destination with this uuid.") }
-        return try JSONResponse.make(Self.view(destination, withSecret: true, now: clock.now()))
+        let summary = try await store.deliveries.summary(destinationID: destination.id)
+        return try JSONResponse.make(Self.view(destination, withSecret: true, now: clock.now(), summary: summary))
     }
 
     @Sendable func update(_ request: Request, context: ClearanceRequestContext) async throws -> Response {

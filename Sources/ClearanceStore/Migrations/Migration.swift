@@ -21,6 +21,7 @@ public enum Migrations {
         M0006_CreateSessions(),
         M0007_CreateWebhookDestinations(),
         M0008_CreateWebhookOutbox(),
+        M0009_CreateWebhookAttempts(),
     ]
 
     public static var latestVersion: Int { all.map(\.version).max() ?? 0 }

@@ -56,9 +56,18 @@ public struct SQLWebhookDeliveryRepository: Sendable {
         }
     }
 
-    public func settle(_ delivery: ClaimedDelivery, outcome: DeliveryOutcome, now: Date) async throws {
+    public func settle(_ delivery: ClaimedDelivery, outcome: DeliveryOutcome, now: Date, duration: TimeInterval = 0) async throws {
         let attempts = delivery.attempts + 1
         try await database.transaction { sql in
+            let (code, error): (Int?, String?) = switch outcome {
+            case .delivered(let code): (code, nil)
+            case .retry(_, let code, let error), .failed(let code, let error): (code, error)
+            }
+            try await sql.raw("""
+                INSERT INTO webhook_attempts (delivery_id, number, at, status_code, duration_ms, error)
+                VALUES (\(bind: delivery.id), \(bind: attempts), \(bind: Timestamp.milliseconds(now)), \(bind: code),
+                \(bind: Int64(duration * 1000)), \(bind: error))
+                """).run()
             switch outcome {
             case .delivered(let code):
                 try await sql.raw("""
@@ -87,6 +96,109 @@ public struct SQLWebhookDeliveryRepository: Sendable {
             try await sql.raw("""
                 UPDATE webhook_destinations SET enabled = \(bind: false), updated_at = \(bind: Timestamp.milliseconds(now)) WHERE id = \(bind: id)
                 """).run()
+        }
+    }
+
+    /// Sends a delivery again as soon as a worker is free.
+    public func resend(id: String, now: Date) async throws {
+        try await database.transaction { sql in
+            try await sql.raw("""
+                UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = \(bind: Timestamp.milliseconds(now)),
+                lease_until = NULL WHERE id = \(bind: id)
+                """).run()
+        }
+    }
+
+    public struct LogEntry: Sendable {
+        public var id: String
+        public var eventID: String
+        public var destinationID: String
+        public var sessionID: String?
+        public var webhookType: String
+        public var sequence: Int64
+        public var status: String
+        public var attempts: Int
+        public var lastStatusCode: Int?
+        public var lastError: String?
+        public var createdAt: Date
+        public var deliveredAt: Date?
+        public var nextAttemptAt: Date
+    }
+
+    public struct Attempt: Sendable {
+        public var number: Int
+        public var at: Date
+        public var statusCode: Int?
+        public var durationMS: Int64
+        public var error: String?
+    }
+
+    /// The log, newest first: of a destination, of a session, or one delivery.
+    public func log(destinationID: String? = nil, sessionID: String? = nil, deliveryID: String? = nil, limit: Int, offset: Int)
+        async throws -> (total: Int, items: [LogEntry])
+    {
+        try await database.read { sql in
+            var conditions: [String] = []
+            var binds: [String] = []
+            if let destinationID { conditions.append("d.destination_id = "); binds.append(destinationID) }
+            if let sessionID { conditions.append("e.session_id = "); binds.append(sessionID) }
+            if let deliveryID { conditions.append("d.id = "); binds.append(deliveryID) }
+            var whereClause = SQLQueryString("")
+            for (index, condition) in conditions.enumerated() {
+                whereClause.appendInterpolation(unsafeRaw: index == 0 ? " WHERE " : " AND ")
+                whereClause.appendInterpolation(unsafeRaw: condition)
+                whereClause.appendInterpolation(bind: binds[index])
+            }
+            let from: SQLQueryString = "FROM webhook_deliveries d JOIN webhook_events e ON e.event_id = d.event_id"
+            let total = try await sql.raw("SELECT COUNT(*) AS n \(from)\(whereClause)").first()?.decode(column: "n", as: Int.self) ?? 0
+            let rows = try await sql.raw("""
+                SELECT d.*, e.session_id, e.webhook_type, e.sequence \(from)\(whereClause)
+                ORDER BY d.created_at DESC, e.sequence DESC LIMIT \(bind: limit) OFFSET \(bind: offset)
+                """).all()
+            return (total, try rows.map { row in
+                LogEntry(
+                    id: try row.decode(column: "id", as: String.self), eventID: try row.decode(column: "event_id", as: String.self),
+                    destinationID: try row.decode(column: "destination_id", as: String.self),
+                    sessionID: try row.decode(column: "session_id", as: String?.self),
+                    webhookType: try row.decode(column: "webhook_type", as: String.self),
+                    sequence: try row.decode(column: "sequence", as: Int64.self),
+                    status: try row.decode(column: "status", as: String.self), attempts: try row.decode(column: "attempts", as: Int.self),
+                    lastStatusCode: try row.decode(column: "last_status_code", as: Int?.self),
+                    lastError: try row.decode(column: "last_error", as: String?.self),
+                    createdAt: Timestamp.date(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
+                    deliveredAt: try row.decode(column: "delivered_at", as: Int64?.self).map(Timestamp.date(milliseconds:)),
+                    nextAttemptAt: Timestamp.date(milliseconds: try row.decode(column: "next_attempt_at", as: Int64.self)))
+            })
+        }
+    }
+
+    public func attempts(deliveryID: String) async throws -> [Attempt] {
+        try await database.read { sql in
+            try await sql.raw("SELECT * FROM webhook_attempts WHERE delivery_id = \(bind: deliveryID) ORDER BY number").all().map {
+                Attempt(
+                    number: try $0.decode(column: "number", as: Int.self),
+                    at: Timestamp.date(milliseconds: try $0.decode(column: "at", as: Int64.self)),
+                    statusCode: try $0.decode(column: "status_code", as: Int?.self),
+                    durationMS: try $0.decode(column: "duration_ms", as: Int64.self), error: try $0.decode(column: "error", as: String?.self))
+            }
+        }
+    }
+
+    /// `summary` of a destination.
+    public func summary(destinationID: String) async throws -> (total: Int, failed: Int, averageMS: Double?, last: Date?) {
+        try await database.read { sql in
+            let row = try await sql.raw("""
+                SELECT COUNT(*) AS total, CAST(COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS BIGINT) AS failed,
+                MAX(delivered_at) AS last FROM webhook_deliveries WHERE destination_id = \(bind: destinationID)
+                """).first()
+            let average = try await sql.raw("""
+                SELECT CAST(AVG(a.duration_ms) AS DOUBLE PRECISION) AS average FROM webhook_attempts a
+                JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.destination_id = \(bind: destinationID)
+                """).first()?.decode(column: "average", as: Double?.self)
+            return (
+                try row?.decode(column: "total", as: Int.self) ?? 0, try row?.decode(column: "failed", as: Int.self) ?? 0, average,
+                try row?.decode(column: "last", as: Int64?.self).map(Timestamp.date(milliseconds:))
+            )
         }
     }
 
