@@ -40,6 +40,7 @@ struct ProtectedRoute: Sendable, CustomStringConvertible {
         .init(method: .get, path: "/v3/webhook/destinations/\(UUID().uuidString.lowercased())/deliveries/\(UUID().uuidString.lowercased())/", privilege: .readWebhooks),
         .init(method: .post, path: "/v3/webhook/destinations/\(UUID().uuidString.lowercased())/deliveries/\(UUID().uuidString.lowercased())/resend/", privilege: .writeWebhooks),
         .init(method: .get, path: "/v3/session/\(UUID().uuidString.lowercased())/webhooks/", privilege: .readWebhooks),
+        .init(method: .post, path: "/v3/webhook/destinations/\(UUID().uuidString.lowercased())/test/", privilege: .writeWebhooks),
         .init(method: .delete, path: "/v3/session/\(UUID().uuidString.lowercased())/delete/", privilege: .deleteSessions),
         .init(method: .patch, path: "/v3/session/\(UUID().uuidString.lowercased())/update-status/", privilege: .writeSessions, body: #"{"new_status":"Approved"}"#),
         .init(method: .patch, path: "/v3/session/\(UUID().uuidString.lowercased())/features/feature_ocr/update-status/", privilege: .writeSessions, body: #"{"new_status":"Approved"}"#),

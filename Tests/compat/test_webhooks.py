@@ -194,3 +194,23 @@ def test_the_delivery_log_shows_attempts_and_resend_sends_again(server, sandbox_
         assert json.loads(received[2][1])["event_id"] == retried["event_id"], "the same event, again: receivers de-duplicate by event_id"
     finally:
         receiver.close()
+
+
+def test_a_test_send_reaches_only_its_destination_and_verifies(server, sandbox_key):
+    receiver = Receiver()
+    other = Receiver()
+    try:
+        destination = make_destination(server, sandbox_key, receiver, events=("data.updated",))
+        make_destination(server, sandbox_key, other)
+        queued = server.request("POST", f"/v3/webhook/destinations/{destination['uuid']}/test/", sandbox_key, {})
+        assert queued["status"] == "pending"
+        received = receiver.wait_for(1)
+        assert len(received) == 1
+        headers, body = received[0]
+        assert json.loads(body)["test"] is True
+        verify_both(headers, body, destination)
+        time.sleep(0.3)
+        assert other.received == []
+    finally:
+        receiver.close()
+        other.close()

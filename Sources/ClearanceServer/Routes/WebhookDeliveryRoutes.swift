@@ -15,6 +15,7 @@ struct WebhookDeliveryRoutes {
         group.get("/v3/webhook/destinations/:uuid/deliveries/:delivery_uuid/", use: show)
         group.post("/v3/webhook/destinations/:uuid/deliveries/:delivery_uuid/resend/", use: resend)
         group.get("/v3/session/:session_id/webhooks/", use: sessionLog)
+        group.post("/v3/webhook/destinations/:uuid/test/", use: testSend)
     }
 
     static func view(_ entry: SQLWebhookDeliveryRepository.LogEntry) -> JSONValue {
@@ -110,6 +111,38 @@ struct WebhookDeliveryRoutes {
         resent.status = "pending"
         resent.nextAttemptAt = clock.now()
         return try JSONResponse.make(Self.view(resent), status: .accepted)
+    }
+
+    /// A signed `status.updated`-shaped event marked `"test": true`, sent to
+    /// this destination only, whatever it subscribes to.
+    @Sendable func testSend(_ request: Request, context: ClearanceRequestContext) async throws -> Response {
+        let principal = try context.require(.writeWebhooks)
+        let destination = try await destination(context, principal)
+        let now = clock.now()
+        let eventID = UUID().uuidString.lowercased()
+        let payload: JSONValue = [
+            "event_id": .string(eventID), "webhook_type": "status.updated", "test": true,
+            "session_id": .string("00000000-0000-0000-0000-000000000000"), "session_kind": "user",
+            "status": "Approved", "previous_status": "In Review", "sequence": 0, "vendor_data": nil, "workflow_id": nil,
+            "metadata": ["test": true], "created_at": .int(Int64(now.timeIntervalSince1970)),
+            "timestamp": .int(Int64(now.timeIntervalSince1970)), "environment": .string(principal.environment.rawValue),
+        ]
+        let deliveryID = try await store.database.transaction { [store] sql in
+            let id = try await store.outbox.enqueueTest(
+                OutboxEvent(
+                    id: eventID, environment: principal.environment, type: .statusUpdated, sessionID: nil, sequence: 0,
+                    payload: payload, createdAt: now),
+                destinationID: destination.id, on: sql)
+            try await store.audit.append(
+                AuditEvent(
+                    actor: principal.actor, action: "webhook_destination.test_sent", subjectType: "webhook_destination",
+                    subjectID: destination.id, after: ["delivery_id": .string(id)], requestID: context.requestID),
+                at: now, on: sql)
+            return id
+        }
+        let (_, items) = try await store.deliveries.log(destinationID: destination.id, deliveryID: deliveryID, limit: 1, offset: 0)
+        guard let entry = items.first else { throw APIError.notFound("The test delivery vanished.") }
+        return try JSONResponse.make(Self.view(entry), status: .accepted)
     }
 
     @Sendable func sessionLog(_ request: Request, context: ClearanceRequestContext) async throws -> Response {

@@ -38,6 +38,9 @@ public protocol WebhookOutboxRepository: Sendable {
     func enqueue(
         _ event: OutboxEvent, payload: @Sendable () async throws -> JSONValue, on sql: any SQLDatabase
     ) async throws -> Int
+    /// A test event for one destination, whatever it subscribes to; answers
+    /// the delivery's id.
+    func enqueueTest(_ event: OutboxEvent, destinationID: String, on sql: any SQLDatabase) async throws -> String
     /// The event with its payload opened; nil (and `shredded`) when the
     /// payload is gone: its session was deleted, or nobody subscribed.
     func event(id: String) async throws -> (event: OutboxEvent?, shredded: Bool)
@@ -94,6 +97,22 @@ public struct SQLWebhookOutboxRepository: WebhookOutboxRepository {
                 """).run()
         }
         return subscribers.count
+    }
+
+    public func enqueueTest(_ event: OutboxEvent, destinationID: String, on sql: any SQLDatabase) async throws -> String {
+        let createdAt = Timestamp.milliseconds(event.createdAt)
+        let sealed = try sealer.seal(string: event.payload.canonicalText, context: Self.context(event.id))
+        try await sql.raw("""
+            INSERT INTO webhook_events (event_id, environment, webhook_type, session_id, sequence, payload_sealed, created_at)
+            VALUES (\(bind: event.id), \(bind: event.environment.rawValue), \(bind: event.type.rawValue), NULL,
+            \(bind: event.sequence), \(bind: sealed), \(bind: createdAt))
+            """).run()
+        let deliveryID = UUID().uuidString.lowercased()
+        try await sql.raw("""
+            INSERT INTO webhook_deliveries (id, event_id, destination_id, status, attempts, next_attempt_at, created_at)
+            VALUES (\(bind: deliveryID), \(bind: event.id), \(bind: destinationID), 'pending', 0, \(bind: createdAt), \(bind: createdAt))
+            """).run()
+        return deliveryID
     }
 
     public func event(id: String) async throws -> (event: OutboxEvent?, shredded: Bool) {
