@@ -64,15 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
             onServerRunning: { address in
                 Console.line("clearance: listening on \(address) (public URL \(configuration.publicURL))")
             })
-        do {
-            try await app.runService()
-        } catch {
-            try? await http.shutdown()
-            await store.database.close()
-            throw error
-        }
-        try? await http.shutdown()
-        await store.database.close()
+        try await Runtime.run(store: store, http: http) { try await app.runService() }
     }
 
     /// Creates `path` with mode 0600 (replacing an older file).

@@ -36,15 +36,7 @@ struct WorkerCommand: AsyncParsableCommand {
                     ReadyLine(),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        do {
-            try await group.run()
-        } catch {
-            try? await http.shutdown()
-            await store.database.close()
-            throw error
-        }
-        try? await http.shutdown()
-        await store.database.close()
+        try await Runtime.run(store: store, http: http) { try await group.run() }
     }
 }
 

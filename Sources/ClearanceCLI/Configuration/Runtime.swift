@@ -1,4 +1,5 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
 import Logging
 import ClearanceServer
@@ -59,6 +60,20 @@ enum Runtime {
         } catch {
             throw CommandFailure("cannot open the database \(location.redacted): \(String(describing: error))")
         }
+    }
+
+    /// Runs a long-lived command, then (however it ends) shuts the webhook
+    /// client down and closes the database.
+    static func run(store: Store, http: HTTPClient, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            try? await http.shutdown()
+            await store.database.close()
+            throw error
+        }
+        try? await http.shutdown()
+        await store.database.close()
     }
 
     /// Opens the database, checks (or applies) its schema and loads the data
