@@ -152,16 +152,20 @@ struct IdempotencyTests {
         try await TestServer.with { server in
             let admin = try #require(try await server.store.apiKeys.list().first { $0.name == "admin" })
             let request = #"{"name":"slow","privileges":["read:audit"]}"#
-            // Another process holds the claim: what a concurrent duplicate sees.
+            // The same request, still running elsewhere: what a concurrent duplicate sees.
             let claim = IdempotencyClaim(
-                principalID: "key:\(admin.id)", key: "busy", requestHash: "someone-else", now: Date())
+                principalID: "key:\(admin.id)", key: "busy",
+                requestHash: IdempotencyMiddleware.fingerprint(method: "POST", uri: "/v3/api-keys/", body: body(request)),
+                now: Date())
             #expect(try await server.store.idempotency.begin(claim) == .proceed)
             try await server.test { client in
                 let response = try await client.execute(
                     uri: "/v3/api-keys/", method: .post, headers: headers(key: server.adminKey, ["Idempotency-Key": "busy"]),
                     body: body(request))
-                #expect(response.status == .unprocessableContent || response.status == .conflict)
+                #expect(response.status == .conflict)
+                #expect(response.json["code"] as? String == "IDEMPOTENCY_IN_PROGRESS")
             }
+            #expect(try await server.store.apiKeys.list().filter { $0.name == "slow" }.isEmpty, "the duplicate ran nothing")
         }
     }
 

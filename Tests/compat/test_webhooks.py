@@ -185,7 +185,10 @@ def test_the_delivery_log_shows_attempts_and_resend_sends_again(server, sandbox_
         assert all(item["session_id"] == session["session_id"] for item in by_session["results"])
         summary = server.request("GET", f"/v3/webhook/destinations/{uuid_}/", sandbox_key)["summary"]
         assert summary["total_deliveries"] == 2 and summary["failed_deliveries"] == 0
-        assert summary["last_delivery_at"]
+        assert summary["last_delivery_at"] and summary["avg_response_time_ms"] is not None
+        listed = server.request("GET", "/v3/webhook/destinations/?limit=100", sandbox_key)["results"]
+        ours = next(item for item in listed if item["uuid"] == uuid_)
+        assert ours["summary"]["total_deliveries"] == 2 and "secret_shared_key" not in ours
 
         resent = server.request("POST", f"/v3/webhook/destinations/{uuid_}/deliveries/{retried['uuid']}/resend/", sandbox_key, {})
         assert resent["status"] == "pending"

@@ -78,23 +78,6 @@ public struct WebhookDeliveryService: Service {
         }
     }
 
-    /// One pass over due deliveries; answers how many were attempted.
-    @discardableResult
-    public func deliverDue(limit: Int = 64) async -> Int {
-        do {
-            let claimed = try await store.deliveries.claim(now: clock.now(), lease: 60, limit: limit)
-            await withTaskGroup(of: Void.self) { group in
-                for delivery in claimed {
-                    group.addTask { await self.deliver(delivery) }
-                }
-            }
-            return claimed.count
-        } catch {
-            logger.error("claiming webhook deliveries failed", metadata: ["error": "\(String(reflecting: error))"])
-            return 0
-        }
-    }
-
     func deliver(_ delivery: ClaimedDelivery) async {
         let started = ContinuousClock.now
         let outcome: DeliveryOutcome

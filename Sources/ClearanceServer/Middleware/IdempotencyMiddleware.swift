@@ -10,16 +10,15 @@ import ClearanceStore
 /// answer is stored for 24 h and replayed for the same key and request; the
 /// same key with another request is 422; while the first runs, 409. Errors
 /// are not stored, so a corrected request may reuse its key.
-struct IdempotencyMiddleware: RouterMiddleware {
-    typealias Context = ClearanceRequestContext
-
+public struct IdempotencyMiddleware: RouterMiddleware {
+    public typealias Context = ClearanceRequestContext
     static let header = HTTPField.Name("Idempotency-Key")!
     static let replayedHeader = HTTPField.Name("Idempotent-Replayed")!
 
     let repository: any IdempotencyRepository
     let clock: ServerClock
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
         guard request.method == .post || request.method == .patch,
@@ -73,8 +72,8 @@ struct IdempotencyMiddleware: RouterMiddleware {
         return replayable
     }
 
-    /// SHA-256 over method, URI and body.
-    static func fingerprint(method: String, uri: String, body: ByteBuffer) -> String {
+    /// SHA-256 over method, URI and body: what identifies "the same request".
+    public static func fingerprint(method: String, uri: String, body: ByteBuffer) -> String {
         var hasher = SHA256()
         hasher.update(data: Array("\(method) \(uri)\n".utf8))
         hasher.update(data: Array(body.readableBytesView))

@@ -35,7 +35,7 @@ struct WebhookDestinationRoutes {
         var rotate_secret_key: Bool?
     }
 
-    typealias Summary = (total: Int, failed: Int, averageMS: Double?, last: Date?)
+    typealias Summary = SQLWebhookDeliveryRepository.Summary
 
     static func view(_ destination: WebhookDestinationRecord, withSecret: Bool, now: Date, summary: Summary = (0, 0, nil, nil)) -> JSONValue {
         var object: [String: JSONValue] = [
@@ -118,10 +118,8 @@ struct WebhookDestinationRoutes {
         let (total, items) = try await store.webhookDestinations.list(
             environment: principal.environment, limit: pagination.limit, offset: pagination.offset)
         let now = clock.now()
-        var views: [JSONValue] = []
-        for item in items {
-            views.append(Self.view(item, withSecret: false, now: now, summary: try await store.deliveries.summary(destinationID: item.id)))
-        }
+        let summaries = try await store.deliveries.summaries(destinationIDs: items.map(\.id))
+        let views = items.map { Self.view($0, withSecret: false, now: now, summary: summaries[$0.id] ?? (0, 0, nil, nil)) }
         return try JSONResponse.make(
             Page(
                 count: total, results: views, limit: pagination.limit,
@@ -132,8 +130,8 @@ struct WebhookDestinationRoutes {
         let principal = try context.require(.readWebhooks)
         guard let destination = try await store.webhookDestinations.find(id: try Self.id(context), environment: principal.environment)
         else { throw APIError.notFound("No webhook destination with this uuid.") }
-        let summary = try await store.deliveries.summary(destinationID: destination.id)
-        return try JSONResponse.make(Self.view(destination, withSecret: true, now: clock.now(), summary: summary))
+        let summary = try await store.deliveries.summaries(destinationIDs: [destination.id])[destination.id]
+        return try JSONResponse.make(Self.view(destination, withSecret: true, now: clock.now(), summary: summary ?? (0, 0, nil, nil)))
     }
 
     @Sendable func update(_ request: Request, context: ClearanceRequestContext) async throws -> Response {

@@ -184,21 +184,40 @@ public struct SQLWebhookDeliveryRepository: Sendable {
         }
     }
 
-    /// `summary` of a destination.
-    public func summary(destinationID: String) async throws -> (total: Int, failed: Int, averageMS: Double?, last: Date?) {
-        try await database.read { sql in
-            let row = try await sql.raw("""
-                SELECT COUNT(*) AS total, CAST(COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS BIGINT) AS failed,
-                MAX(delivered_at) AS last FROM webhook_deliveries WHERE destination_id = \(bind: destinationID)
-                """).first()
-            let average = try await sql.raw("""
-                SELECT CAST(AVG(a.duration_ms) AS DOUBLE PRECISION) AS average FROM webhook_attempts a
-                JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.destination_id = \(bind: destinationID)
-                """).first()?.decode(column: "average", as: Double?.self)
-            return (
-                try row?.decode(column: "total", as: Int.self) ?? 0, try row?.decode(column: "failed", as: Int.self) ?? 0, average,
-                try row?.decode(column: "last", as: Int64?.self).map(Timestamp.date(milliseconds:))
-            )
+    public typealias Summary = (total: Int, failed: Int, averageMS: Double?, last: Date?)
+
+    /// `summary` of each destination, in two grouped queries whatever the
+    /// number of destinations.
+    public func summaries(destinationIDs: [String]) async throws -> [String: Summary] {
+        guard !destinationIDs.isEmpty else { return [:] }
+        return try await database.read { sql in
+            var result: [String: Summary] = [:]
+            for id in destinationIDs { result[id] = (0, 0, nil, nil) }
+            let totals = try await sql.select()
+                .column("destination_id")
+                .column(SQLFunction("COUNT", args: SQLLiteral.all), as: "total")
+                .column(SQLRaw("CAST(COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS BIGINT)"), as: "failed")
+                .column(SQLFunction("MAX", args: SQLColumn("delivered_at")), as: "last")
+                .from("webhook_deliveries").where("destination_id", .in, destinationIDs).groupBy("destination_id").all()
+            for row in totals {
+                let id = try row.decode(column: "destination_id", as: String.self)
+                result[id]?.total = try row.decode(column: "total", as: Int.self)
+                result[id]?.failed = try row.decode(column: "failed", as: Int.self)
+                result[id]?.last = try row.decode(column: "last", as: Int64?.self).map(Timestamp.date(milliseconds:))
+            }
+            let averages = try await sql.select()
+                .column(SQLColumn("destination_id", table: "d"))
+                .column(SQLRaw("CAST(AVG(a.duration_ms) AS DOUBLE PRECISION)"), as: "average")
+                .from(SQLAlias(SQLIdentifier("webhook_attempts"), as: SQLIdentifier("a")))
+                .join(SQLAlias(SQLIdentifier("webhook_deliveries"), as: SQLIdentifier("d")), method: SQLJoinMethod.inner,
+                      on: SQLColumn("id", table: "d"), .equal, SQLColumn("delivery_id", table: "a"))
+                .where(SQLColumn("destination_id", table: "d"), .in, SQLBind.group(destinationIDs))
+                .groupBy(SQLColumn("destination_id", table: "d")).all()
+            for row in averages {
+                result[try row.decode(column: "destination_id", as: String.self)]?.averageMS =
+                    try row.decode(column: "average", as: Double?.self)
+            }
+            return result
         }
     }
 
