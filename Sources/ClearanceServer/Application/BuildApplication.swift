@@ -58,6 +58,7 @@ public func buildRouter(_ environment: ServerEnvironment) throws -> Router<Clear
         targetGuard: WebhookTargetGuard(allowPrivate: environment.configuration.allowPrivateWebhookTargets)
     ).register(on: api)
     WebhookDeliveryRoutes(store: store, clock: clock, publicURL: publicURL).register(on: api)
+    KYCRoutes(store: store, clock: clock).register(on: api)
     return router
 }
 
