@@ -182,3 +182,42 @@ struct KYCRulesTests {
         #expect(ISO3166.alpha2.contains("SS") && !ISO3166.alpha2.contains("UK") && !ISO3166.alpha2.contains("EU"))
     }
 }
+
+@Suite("KYC document rules")
+struct KYCDocumentRulesTests {
+    static let pdf = Data("%PDF-1.7\n%âãÏÓ\n1 0 obj".utf8)
+    static let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13])
+    static let jpeg = Data([0xFF, 0xD8, 0xFF, 0xE0, 0, 16, 0x4A, 0x46])
+    static let webp = Data("RIFF\u{10}\0\0\0WEBPVP8 ".utf8)
+
+    @Test(arguments: KYCDocumentRules.MIME.allCases)
+    func eachSignatureMatchesOnlyItsOwnType(_ mime: KYCDocumentRules.MIME) {
+        let samples: [KYCDocumentRules.MIME: Data] = [.pdf: Self.pdf, .png: Self.png, .jpeg: Self.jpeg, .webp: Self.webp]
+        for (other, bytes) in samples { #expect(mime.matches(bytes) == (other == mime), "\(mime) vs \(other)") }
+        #expect(!mime.matches(Data()))
+        #expect(KYCDocumentRules.MIME.sniff(samples[mime]!) == mime)
+    }
+
+    @Test func aWAVIsNotAWebP() {
+        #expect(!KYCDocumentRules.MIME.webp.matches(Data("RIFF\u{10}\0\0\0WAVEfmt ".utf8)))
+    }
+
+    func paths(_ result: Result<KYCDocumentRules.Upload, ValidationFailure>) -> [String] {
+        if case .failure(let failure) = result { return failure.issues.map(\.path) }
+        return []
+    }
+
+    @Test func uploadChecks() throws {
+        let ok = try KYCDocumentRules.check(type: "passport", fileName: " scan.png ", mimeType: "image/png", fileData: Self.png.base64EncodedString()).get()
+        #expect(ok.fileName == "scan.png" && ok.bytes == Self.png && ok.mime == .png)
+        #expect(paths(KYCDocumentRules.check(type: "passport", fileName: "a.pdf", mimeType: "application/pdf", fileData: Self.png.base64EncodedString())) == ["fileData"])
+        #expect(paths(KYCDocumentRules.check(type: "selfie", fileName: "", mimeType: "image/gif", fileData: "***")) == ["type", "fileName", "mimeType", "fileData"])
+        #expect(paths(KYCDocumentRules.check(type: "other", fileName: "../x.pdf", mimeType: "application/pdf", fileData: Self.pdf.base64EncodedString())) == ["fileName"])
+        #expect(paths(KYCDocumentRules.check(type: "other", fileName: "x.pdf", mimeType: "application/pdf", fileData: "")) == ["fileData"])
+        var big = Self.pdf
+        big.append(Data(count: KYCDocumentRules.maxBytes + 1 - big.count))
+        #expect(paths(KYCDocumentRules.check(type: "other", fileName: "x.pdf", mimeType: "application/pdf", fileData: big.base64EncodedString())) == ["fileData"])
+        big.removeLast()
+        #expect(paths(KYCDocumentRules.check(type: "other", fileName: "x.pdf", mimeType: "application/pdf", fileData: big.base64EncodedString())) == [])
+    }
+}

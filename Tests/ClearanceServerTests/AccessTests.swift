@@ -173,6 +173,10 @@ struct ProtectedKYCRoute: Sendable, CustomStringConvertible {
         .init(method: .post, path: "/api/v2/kyc-profile-versions/\(version)/update-requests", roles: reviewer, body: #"{"reason":"Long enough reason."}"#),
         .init(method: .get, path: "/api/v2/kyc-action-requests", roles: reviewer),
         .init(method: .get, path: "/api/v2/kyc-action-requests/\(KYCIdentifier.actionRequest.make())", roles: reviewer),
+        .init(method: .post, path: "/api/v2/kyc-profile-versions/\(version)/documents", roles: reviewer, body: #"{"type":"other","fileName":"a.pdf","mimeType":"application/pdf","fileData":"JVBERi0="}"#),
+        .init(method: .get, path: "/api/v2/kyc-profile-versions/\(version)/documents", roles: reviewer),
+        .init(method: .get, path: "/api/v2/kyc-documents/\(KYCIdentifier.document.make())/content", roles: reviewer),
+        .init(method: .delete, path: "/api/v2/kyc-documents/\(KYCIdentifier.document.make())", roles: reviewer),
         .init(method: .get, path: "/api/v2/kyc-settings", roles: reviewer),
         .init(method: .patch, path: "/api/v2/kyc-settings", roles: [.admin], body: #"{"fourEyes":true}"#),
     ]

@@ -177,11 +177,10 @@ public enum KYCReviewRules {
     /// `dueAt`: an ISO 8601 instant after `now`.
     public static func dueAt(_ raw: String?, now: Date) -> Result<Date?, FieldIssue> {
         guard let raw else { return .success(nil) }
-        // Rounded to the stored millisecond: `.420` parsed as a Double would floor to 419.
         guard raw.contains("T"), let parsed = Timestamp.parse(raw) else {
             return .failure(FieldIssue(path: "dueAt", message: "Must be an ISO 8601 date-time such as 2026-06-01T00:00:00.000Z."))
         }
-        let date = Timestamp.date(milliseconds: Int64((parsed.timeIntervalSince1970 * 1000).rounded()))
+        let date = Timestamp.date(milliseconds: Timestamp.milliseconds(parsed))
         guard date > now else { return .failure(FieldIssue(path: "dueAt", message: "Must be in the future.")) }
         return .success(date)
     }

@@ -59,6 +59,7 @@ public func buildRouter(_ environment: ServerEnvironment) throws -> Router<Clear
     ).register(on: api)
     WebhookDeliveryRoutes(store: store, clock: clock, publicURL: publicURL).register(on: api)
     KYCRoutes(store: store, clock: clock).register(on: api)
+    KYCDocumentRoutes(store: store, clock: clock).register(on: api)
     return router
 }
 

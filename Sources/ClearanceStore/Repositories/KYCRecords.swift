@@ -130,3 +130,31 @@ public struct KYCVersionFilter: Sendable {
         self.ascending = ascending
     }
 }
+
+/// A document's facts; its bytes are read separately.
+public struct KYCDocumentRecord: Sendable, Equatable {
+    public var id: String
+    public var versionID: String
+    public var userID: String
+    public var type: String
+    public var fileName: String
+    public var mimeType: String
+    public var size: Int
+    public var sha256: String
+    public var createdAt: Date
+
+    public init(
+        id: String, versionID: String, userID: String, type: String, fileName: String, mimeType: String, size: Int,
+        sha256: String, createdAt: Date
+    ) {
+        self.id = id
+        self.versionID = versionID
+        self.userID = userID
+        self.type = type
+        self.fileName = fileName
+        self.mimeType = mimeType
+        self.size = size
+        self.sha256 = sha256
+        self.createdAt = createdAt
+    }
+}

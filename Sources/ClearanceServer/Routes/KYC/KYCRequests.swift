@@ -126,3 +126,19 @@ enum KYCRequests {
         return review
     }
 }
+
+extension KYCRequests {
+    struct Document: Decodable {
+        var type: String
+        var fileName: String
+        var mimeType: String
+        var fileData: String
+    }
+
+    static func validate(_ body: Document) throws -> KYCDocumentRules.Upload {
+        switch KYCDocumentRules.check(type: body.type, fileName: body.fileName, mimeType: body.mimeType, fileData: body.fileData) {
+        case .success(let upload): return upload
+        case .failure(let failure): throw failure.apiError
+        }
+    }
+}

@@ -87,3 +87,13 @@ enum KYCViews {
         ["data": ["items": .array(items), "total": .int(Int64(total)), "limit": .int(Int64(limit)), "offset": .int(Int64(offset))]]
     }
 }
+
+extension KYCViews {
+    static func document(_ document: KYCDocumentRecord) -> JSONValue {
+        [
+            "id": .string(document.id), "versionId": .string(document.versionID), "type": .string(document.type),
+            "fileName": .string(document.fileName), "mimeType": .string(document.mimeType), "size": .int(Int64(document.size)),
+            "sha256": .string(document.sha256), "createdAt": time(document.createdAt),
+        ]
+    }
+}

@@ -99,7 +99,8 @@ public struct KYCService: Sendable {
             }
             var base = KYCFields()
             var requiredFields: [String] = []
-            if let sentBack = versions.first(where: { $0.status != .draft }), sentBack.reviewOutcome == .changesRequested {
+            let sentBack = versions.first { $0.status != .draft }.flatMap { $0.reviewOutcome == .changesRequested ? $0 : nil }
+            if let sentBack {
                 base = sentBack.fields
                 requiredFields = try await store.kyc.actionRequests(userID: userID, status: .open, on: sql)
                     .first { $0.versionID == sentBack.id }?.requiredFields ?? []
@@ -111,10 +112,15 @@ public struct KYCService: Sendable {
                 throw APIError.validation(failure.issues.map { FieldIssue(path: "initialData.\($0.path)", message: $0.message) })
             }
             let number = (versions.filter { $0.status != .draft }.map(\.versionNumber).max() ?? 0) + 1
-            let version = KYCVersionRecord(
+            var version = KYCVersionRecord(
                 id: KYCIdentifier.version.make(now: now), userID: userID, versionNumber: number, status: .draft,
                 fields: fields, requiredFields: requiredFields, createdAt: now)
             try await store.kyc.insertVersion(version, on: sql)
+            if let sentBack {
+                // The user answers a change request: the documents come along, the reviewer asked for more, not for all again.
+                version.documentsCount = try await store.kyc.copyDocuments(
+                    from: sentBack.id, to: version.id, userID: userID, now: now, on: sql)
+            }
             try await store.audit.append(
                 AuditEvent(
                     actor: principal.actor, action: "kyc.version.created", subjectType: "kyc_version", subjectID: version.id,
