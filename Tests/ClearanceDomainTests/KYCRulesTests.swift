@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ClearanceDomain
+import Crypto
 
 @Suite("KYC rules")
 struct KYCRulesTests {
@@ -219,5 +220,31 @@ struct KYCDocumentRulesTests {
         #expect(paths(KYCDocumentRules.check(type: "other", fileName: "x.pdf", mimeType: "application/pdf", fileData: big.base64EncodedString())) == ["fileData"])
         big.removeLast()
         #expect(paths(KYCDocumentRules.check(type: "other", fileName: "x.pdf", mimeType: "application/pdf", fileData: big.base64EncodedString())) == [])
+    }
+}
+
+@Suite("EdDSA JWS")
+struct EdDSAJWSTests {
+    /// RFC 8037 appendix A.3: the thumbprint of the example Ed25519 key.
+    @Test func thumbprintMatchesRFC8037() throws {
+        let x = try #require(Base64URL.decode("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"))
+        let key = try Curve25519.Signing.PublicKey(rawRepresentation: x)
+        #expect(EdDSAJWS.thumbprint(key) == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k")
+        #expect(EdDSAJWS.jwk(key)["x"]?.stringValue == "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo")
+    }
+
+    @Test func signedTokensVerifyAndTamperedOnesDoNot() throws {
+        let key = Curve25519.Signing.PrivateKey()
+        let other = Curve25519.Signing.PrivateKey()
+        let claims = KYCAttestationClaims.make(
+            id: "kyca_x", userID: "usr_x", versionID: "kycv_x", contentHash: "0xabc", issuer: "http://c.test",
+            issuedAt: Date(timeIntervalSince1970: 1_800_000_000), expiresAt: Date(timeIntervalSince1970: 1_900_000_000))
+        let token = try EdDSAJWS.sign(claims, with: key)
+        #expect(EdDSAJWS.verify(token, keys: [other.publicKey, key.publicKey]) == claims)
+        #expect(EdDSAJWS.verify(token, keys: [other.publicKey]) == nil)
+        var parts = token.split(separator: ".").map(String.init)
+        parts[1] = Base64URL.encode(JSONValue.object(["sub": "usr_y"]).canonicalBytes)
+        #expect(EdDSAJWS.verify(parts.joined(separator: "."), keys: [key.publicKey]) == nil)
+        #expect(claims["topic"]?.stringValue == "knowYourCustomer" && claims["iat"] == .int(1_800_000_000))
     }
 }

@@ -177,6 +177,8 @@ struct ProtectedKYCRoute: Sendable, CustomStringConvertible {
         .init(method: .get, path: "/api/v2/kyc-profile-versions/\(version)/documents", roles: reviewer),
         .init(method: .get, path: "/api/v2/kyc-documents/\(KYCIdentifier.document.make())/content", roles: reviewer),
         .init(method: .delete, path: "/api/v2/kyc-documents/\(KYCIdentifier.document.make())", roles: reviewer),
+        .init(method: .post, path: "/api/v2/kyc-profiles/\(user)/attestations", roles: reviewer),
+        .init(method: .post, path: "/api/v2/kyc-signing-keys/rotations", roles: [.admin]),
         .init(method: .get, path: "/api/v2/kyc-settings", roles: reviewer),
         .init(method: .patch, path: "/api/v2/kyc-settings", roles: [.admin], body: #"{"fourEyes":true}"#),
     ]

@@ -7,6 +7,7 @@ public enum KYCIdentifier: String, Sendable, CaseIterable {
     case version = "kycv"
     case actionRequest = "kycar"
     case document = "kycd"
+    case attestation = "kyca"
 
     static let alphabet = Array("0123456789abcdefghjkmnpqrstvwxyz".utf8)
 

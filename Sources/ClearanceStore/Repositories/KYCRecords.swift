@@ -158,3 +158,30 @@ public struct KYCDocumentRecord: Sendable, Equatable {
         self.createdAt = createdAt
     }
 }
+
+public struct KYCAttestationRecord: Sendable, Equatable {
+    public var id: String
+    public var userID: String
+    public var versionID: String
+    public var kid: String
+    public var contentHash: String
+    public var issuedAt: Date
+    public var expiresAt: Date
+    public var revokedAt: Date?
+    public var revokedReason: String?
+
+    public init(
+        id: String, userID: String, versionID: String, kid: String, contentHash: String, issuedAt: Date, expiresAt: Date,
+        revokedAt: Date? = nil, revokedReason: String? = nil
+    ) {
+        self.id = id
+        self.userID = userID
+        self.versionID = versionID
+        self.kid = kid
+        self.contentHash = contentHash
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+        self.revokedReason = revokedReason
+    }
+}

@@ -116,6 +116,8 @@ extension KYCService {
             try await store.kyc.saveProfile(user, on: sql)
 
             if let old = previousApproved {
+                try await revokeAttestations(
+                    of: old, by: version.id, actor: principal.actor, requestID: requestID, now: now, on: sql)
                 try await store.audit.append(
                     AuditEvent(
                         actor: principal.actor, action: "kyc.version.superseded", subjectType: "kyc_version", subjectID: old.id,
