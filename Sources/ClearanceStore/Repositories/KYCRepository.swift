@@ -218,6 +218,14 @@ public struct KYCRepository: Sendable {
         return try await database.read(load)
     }
 
+    /// Serializes approvals of one identity across users until the
+    /// transaction ends (PostgreSQL advisory lock; SQLite's one writer
+    /// already does), so the uniqueness check below sees the other's commit.
+    public func lockIdentity(_ index: String, on sql: any SQLDatabase) async throws {
+        guard database.kind == .postgres else { return }
+        try await sql.raw("SELECT pg_advisory_xact_lock(hashtextextended(\(bind: "kyc identity " + index), 0))").run()
+    }
+
     /// True when another user's approved version holds this identity.
     public func identityTaken(_ index: String, otherThan userID: String, on sql: any SQLDatabase) async throws -> Bool {
         try await sql.raw("""

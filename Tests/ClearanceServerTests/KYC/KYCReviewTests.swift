@@ -339,6 +339,28 @@ struct KYCReviewTests {
         }
     }
 
+    /// Two users with one identity approved at once: one 200, one 409, never a 500.
+    @Test func concurrentApprovalsOfOneIdentityGiveOne409() async throws {
+        try await TestServer.with { server in
+            for round in 0..<3 {
+                let versions = try await server.kyc { kyc in
+                    var person = KYCCaller.person
+                    person["nationalId"] = "SAME-\(round)"
+                    let (_, a) = try await kyc.underReview(data: person, email: "a\(round)@example.com")
+                    let (_, b) = try await kyc.underReview(data: person, email: "b\(round)@example.com")
+                    return [a, b]
+                }
+                let statuses = try await server.kyc { kyc in
+                    async let first = kyc.call(.post, "/api/v2/kyc-profile-versions/\(versions[0])/approvals")
+                    async let second = kyc.call(.post, "/api/v2/kyc-profile-versions/\(versions[1])/approvals")
+                    return try await [first, second].map { ($0.status.code, $0.json["code"] as? String) }
+                }
+                #expect(statuses.map(\.0).sorted() == [200, 409], "\(statuses)")
+                #expect(statuses.contains { $0.1 == "KYC_IDENTITY_NOT_UNIQUE" })
+            }
+        }
+    }
+
     @Test func openActionRequestsExpireOnceTheirDueTimePasses() async throws {
         try await TestServer.with { server in
             let (_, versionID) = try await server.kyc { kyc in try await kyc.underReview() }

@@ -61,6 +61,7 @@ extension KYCService {
                 version.reviewNotes = review.reviewNotes
                 let identity = store.kyc.identityIndex(
                     nationalID: version.fields[.nationalId] ?? "", country: version.fields[.country] ?? "")
+                try await store.kyc.lockIdentity(identity, on: sql)
                 if try await store.kyc.identityTaken(identity, otherThan: user.id, on: sql) {
                     throw APIError.conflict(
                         "Another user's approved version has the same nationalId and country.", code: "KYC_IDENTITY_NOT_UNIQUE")
