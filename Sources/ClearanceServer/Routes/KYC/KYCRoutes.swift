@@ -93,7 +93,7 @@ struct KYCRoutes {
         let version = try await service.createVersion(
             userID: userID, overwriteDraft: body.overwriteDraft ?? false, initialData: edit, principal: principal,
             requestID: context.requestID, now: clock.now())
-        return try Self.wrap(KYCViews.version(version, principal: principal, settings: try await KYCSettings.load(store)), status: .created)
+        return try Self.wrap(try await versionView(version, principal), status: .created)
     }
 
     @Sendable func listVersions(_ request: Request, context: ClearanceRequestContext) async throws -> Response {
@@ -120,10 +120,16 @@ struct KYCRoutes {
         }
         let (total, items) = try await store.kyc.versions(userID: user.id, filter: filter)
         let settings = try await KYCSettings.load(store)
+        let now = clock.now()
         return try JSONResponse.make(
             KYCViews.list(
-                items.map { KYCViews.version($0, principal: principal, settings: settings) }, total: total, limit: page.limit,
+                items.map { KYCViews.version($0, principal: principal, settings: settings, now: now) }, total: total, limit: page.limit,
                 offset: page.offset))
+    }
+
+    /// A version as the caller sees it (`canReview` depends on who asks).
+    func versionView(_ version: KYCVersionRecord, _ principal: Principal) async throws -> JSONValue {
+        KYCViews.version(version, principal: principal, settings: try await KYCSettings.load(store), now: clock.now())
     }
 
     static func versionID(_ context: ClearanceRequestContext) throws -> String {
@@ -138,7 +144,7 @@ struct KYCRoutes {
         guard let found = try await store.kyc.version(id: try Self.versionID(context)), found.1 == principal.environment else {
             throw KYCService.versionNotFound
         }
-        return try Self.wrap(KYCViews.version(found.0, principal: principal, settings: try await KYCSettings.load(store)))
+        return try Self.wrap(try await versionView(found.0, principal))
     }
 
     @Sendable func editVersion(_ request: Request, context: ClearanceRequestContext) async throws -> Response {
@@ -147,14 +153,14 @@ struct KYCRoutes {
         var request = request
         let edit = try KYCRequests.fieldEdit(try await request.decodeJSON(JSONValue.self, context: context))
         let version = try await service.editDraft(versionID: id, edit: edit, principal: principal, requestID: context.requestID, now: clock.now())
-        return try Self.wrap(KYCViews.version(version, principal: principal, settings: try await KYCSettings.load(store)))
+        return try Self.wrap(try await versionView(version, principal))
     }
 
     @Sendable func submit(_ request: Request, context: ClearanceRequestContext) async throws -> Response {
         let principal = try context.require(anyOf: Self.reviewerRoles)
         let id = try Self.versionID(context)
         let version = try await service.submit(versionID: id, principal: principal, requestID: context.requestID, now: clock.now())
-        return try Self.wrap(KYCViews.version(version, principal: principal, settings: try await KYCSettings.load(store)))
+        return try Self.wrap(try await versionView(version, principal))
     }
 
     // MARK: Reviewer actions

@@ -18,7 +18,7 @@ enum KYCViews {
         ]
     }
 
-    static func version(_ version: KYCVersionRecord, principal: Principal, settings: KYCSettings) -> JSONValue {
+    static func version(_ version: KYCVersionRecord, principal: Principal, settings: KYCSettings, now: Date) -> JSONValue {
         let canReview =
             version.status == .underReview
             && KYCReviewMachine.refusal(
@@ -34,7 +34,7 @@ enum KYCViews {
             "documentsCount": .int(Int64(version.documentsCount)), "requiredFields": strings(version.requiredFields),
             "contentHash": text(version.contentHash), "data": version.fields.json,
             "canEdit": .bool(version.status == .draft),
-            "canSubmit": .bool(version.status == .draft && KYCFieldRules.submissionIssues(version.fields, now: Date()).isEmpty),
+            "canSubmit": .bool(version.status == .draft && KYCFieldRules.submissionIssues(version.fields, now: now).isEmpty),
             "canReview": .bool(canReview),
         ]
     }
