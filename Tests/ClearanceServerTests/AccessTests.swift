@@ -215,4 +215,20 @@ struct KYCAccessTests {
             }
         }
     }
+
+    @Test(arguments: ProtectedKYCRoute.all.filter { $0.body != nil })
+    func malformedJSONIs400DALP0001AndChangesNothing(_ route: ProtectedKYCRoute) async throws {
+        try await TestServer.with { server in
+            let before = try await server.kycSnapshot()
+            try await server.test { client in
+                for text in ["{", "[1,2]", "null", #"{"name": }"#, "{'a':1}", "{\"firstName\":\"\u{01}\"}"] {
+                    let response = try await client.execute(
+                        uri: route.path, method: route.method, headers: headers(bearer: server.adminKey), body: body(text))
+                    #expect(response.status == .badRequest, "\(route) with \(text)")
+                    #expect((response.json["data"] as? [String: Any])?["id"] as? String == "DALP-0001", "\(route) with \(text)")
+                }
+            }
+            #expect(try await server.kycSnapshot() == before)
+        }
+    }
 }

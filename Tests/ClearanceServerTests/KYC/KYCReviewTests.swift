@@ -361,6 +361,21 @@ struct KYCReviewTests {
         }
     }
 
+    @Test func theSweepServiceExpiresDueRequests() async throws {
+        try await TestServer.with { server in
+            let (_, versionID) = try await server.kyc { kyc in try await kyc.underReview() }
+            let now = Date()
+            let result = try await KYCService(store: server.store).review(
+                .requestUpdate, versionID: versionID, review: .init(reason: "Bring a recent bill.", dueAt: now.addingTimeInterval(3600)),
+                principal: TestServer.principal(), requestID: nil, now: now)
+            let requestID = try #require(result.actionRequest?.id)
+            await SweepService(store: server.store, clock: ServerClock { now.addingTimeInterval(1800) }, logger: TestDatabase.logger).sweepOnce()
+            #expect(try await server.store.kyc.actionRequest(id: requestID)?.0.status == .open)
+            await SweepService(store: server.store, clock: ServerClock { now.addingTimeInterval(3601) }, logger: TestDatabase.logger).sweepOnce()
+            #expect(try await server.store.kyc.actionRequest(id: requestID)?.0.status == .expired)
+        }
+    }
+
     @Test func openActionRequestsExpireOnceTheirDueTimePasses() async throws {
         try await TestServer.with { server in
             let (_, versionID) = try await server.kyc { kyc in try await kyc.underReview() }

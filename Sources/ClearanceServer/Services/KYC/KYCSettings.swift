@@ -40,10 +40,7 @@ extension KYCService {
             let before = try await KYCSettings.load(store, on: sql)
             for (key, value) in [(KYCSettings.fourEyesKey, fourEyes), (KYCSettings.reviewNotesVisibleKey, reviewNotesVisible)] {
                 guard let value else { continue }
-                try await sql.insert(into: "settings").columns("key", "value", "updated_at")
-                    .values(SQLBind(key), SQLBind(value ? "true" : "false"), SQLBind(Timestamp.milliseconds(now)))
-                    .onConflict(with: ["key"]) { $0.set(excludedValueOf: "value").set(excludedValueOf: "updated_at") }
-                    .run()
+                try await store.settings.set(key, value: value ? "true" : "false", at: now, on: sql)
             }
             let after = try await KYCSettings.load(store, on: sql)
             try await store.audit.append(
