@@ -74,7 +74,8 @@ struct KYCRoutes {
         let principal = try context.require(anyOf: Self.reviewerRoles)
         let user = try await user(context, principal)
         let view = try await store.database.read { sql in
-            let approved = try await user.approvedVersionID.asyncMap { try await store.kyc.version(id: $0, on: sql)?.0 } ?? nil
+            var approved: KYCVersionRecord?
+            if let id = user.approvedVersionID { approved = try await store.kyc.version(id: id, on: sql)?.0 }
             let latest = try await store.kyc.latestVersion(userID: user.id, on: sql)
             let open = try await store.kyc.actionRequests(userID: user.id, status: .open, on: sql)
             return KYCViews.profile(user, approved: approved, latest: latest, open: open)
@@ -260,13 +261,6 @@ struct KYCRoutes {
             fourEyes: edit.fourEyes, reviewNotesVisible: edit.reviewNotesVisible, principal: principal,
             requestID: context.requestID, now: clock.now())
         return try Self.wrap(Self.settingsView(settings))
-    }
-}
-
-extension Optional {
-    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let self else { return nil }
-        return try await transform(self)
     }
 }
 
