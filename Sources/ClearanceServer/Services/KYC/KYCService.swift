@@ -1,9 +1,10 @@
-import Hummingbird
 import Foundation
+import Hummingbird
 import SQLKit
 import ClearanceDomain
 import ClearanceStore
 
+/// A domain refusal as the HTTP error it answers with.
 extension KYCRefusal {
     var apiError: APIError {
         let status: HTTPResponse.Status =
