@@ -73,6 +73,8 @@ struct KYCDocumentTests {
         ("gif", upload("other", "image/gif", png), "mimeType"),
         ("not base64", #"{"type":"other","fileName":"x","mimeType":"image/png","fileData":"%%%"}"#, "fileData"),
         ("no file name", upload("other", "image/png", png, name: " "), "fileName"),
+        ("fileData missing", #"{"type":"other","fileName":"x","mimeType":"image/png"}"#, "fileData"),
+        ("fileData not a string", #"{"type":"other","fileName":"x","mimeType":"image/png","fileData":5}"#, "fileData"),
     ])
     func badUploadsAre400NamingTheFieldAndChangeNothing(_ name: String, _ body: String, _ path: String) async throws {
         try await TestServer.with { server in

@@ -33,7 +33,7 @@ struct KYCDocumentRoutes {
         let principal = try context.require(anyOf: KYCRoutes.reviewerRoles)
         let versionID = try KYCRoutes.versionID(context)
         var request = request
-        let upload = try KYCRequests.validate(try await request.decodeJSON(KYCRequests.Document.self, context: context))
+        let upload = try KYCRequests.document(try await request.decodeJSONObject(context: context))
         let document = try await service.addDocument(
             versionID: versionID, upload: upload, principal: principal, requestID: context.requestID, now: clock.now())
         return try KYCRoutes.wrap(KYCViews.document(document), status: .created)
