@@ -22,6 +22,8 @@ public enum Migrations {
         M0007_CreateWebhookDestinations(),
         M0008_CreateWebhookOutbox(),
         M0009_CreateWebhookAttempts(),
+        M0010_CreateKYC(),
+        M0011_CreateKYCAttestations(),
     ]
 
     public static var latestVersion: Int { all.map(\.version).max() ?? 0 }
