@@ -75,8 +75,16 @@ struct WebhookDeliveryTests {
     }
 
     enum Answer: String, CaseIterable, Sendable {
-        case serverError, timeout, closed, gone, tooManyRequests, movedPermanently
+        case serverError, timeout, closed, gone, tooManyRequests, unavailableUntilADate, movedPermanently
     }
+
+    static let httpDate: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter
+    }()
 
     /// Retries are scaled ×100 so none comes due during the test: 5 s on the
     /// schedule is 500 s here, a `Retry-After: 7` is 700 s.
@@ -90,6 +98,9 @@ struct WebhookDeliveryTests {
             case .closed: .close
             case .gone: .respond(status: 410)
             case .tooManyRequests: .respond(status: 429, headers: [("Retry-After", "7")])
+            // An HTTP date 20 min ahead: 1,200 s, scaled ×100 to 120,000 s.
+            case .unavailableUntilADate:
+                .respond(status: 503, headers: [("Retry-After", Self.httpDate.string(from: Date().addingTimeInterval(1200)))])
             case .movedPermanently: .respond(status: 301, headers: [("Location", elsewhere.url)])
             }
         }
@@ -115,6 +126,10 @@ struct WebhookDeliveryTests {
                         #expect(entry.status == "pending")
                         #expect(attempts.first?.statusCode == 429)
                         #expect(wait > 650 && wait < 760, "Retry-After 7 s, scaled: \(wait)")
+                    case .unavailableUntilADate:
+                        #expect(entry.status == "pending")
+                        #expect(attempts.first?.statusCode == 503)
+                        #expect(wait > 110_000 && wait < 121_000, "Retry-After as a date, scaled: \(wait)")
                     case .serverError, .movedPermanently:
                         #expect(entry.status == "pending")
                         #expect(attempts.first?.statusCode == (answer == .serverError ? 500 : 301))
@@ -134,6 +149,23 @@ struct WebhookDeliveryTests {
                     #expect(elsewhere.requests.isEmpty, "redirects are not followed")
                 }
             }
+        }
+    }
+
+    /// A worker that died holding claims: nobody takes them while the lease
+    /// runs, the next worker takes them once it has run out.
+    @Test func aDeadWorkersClaimsAreRetakenWhenTheLeaseRunsOut() async throws {
+        try await TestServer.with { server in
+            _ = try await destination(server, "https://93.184.216.34/hook")
+            _ = try await change(server)
+            let now = Date()
+            let first = try await server.store.deliveries.claim(now: now, lease: 60, limit: 100)
+            #expect(first.count == 3)
+            let during = try await server.store.deliveries.claim(now: now.addingTimeInterval(59), lease: 60, limit: 100)
+            #expect(during.isEmpty, "leased: not in flight twice")
+            let after = try await server.store.deliveries.claim(now: now.addingTimeInterval(61), lease: 60, limit: 100)
+            #expect(Set(after.map(\.id)) == Set(first.map(\.id)))
+            #expect(after.allSatisfy { $0.attempts == 0 }, "an unfinished attempt is not counted")
         }
     }
 

@@ -24,6 +24,7 @@ public enum Migrations {
         M0009_CreateWebhookAttempts(),
         M0010_CreateKYC(),
         M0011_CreateKYCAttestations(),
+        M0012_IndexWebhookLeases(),
     ]
 
     public static var latestVersion: Int { all.map(\.version).max() ?? 0 }
