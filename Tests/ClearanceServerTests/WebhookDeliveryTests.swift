@@ -205,6 +205,7 @@ struct WebhookDeliveryTests {
                     #expect(request.header("x-signature-simple-previous") == nil)
                     #expect(request.header("webhook-signature") == Self.standardSignature(request, secret: rotated.secret))
                 }
+                try Self.hand(during: Array(all.prefix(3)), after: Array(all.dropFirst(3)), old: original.secret, new: rotated.secret)
             }
         }
     }
@@ -272,6 +273,33 @@ struct WebhookDeliveryTests {
             }
             await other.close()
         }
+    }
+
+    /// For the libraries integrators use: with CLEARANCE_WEBHOOK_CAPTURE_DIR
+    /// set (scripts/test sets it), the deliveries and both secrets go to a
+    /// file that Tests/compat/test_rotation_capture.py checks with
+    /// didit-sdk and standardwebhooks after this suite.
+    static func hand(
+        during: [LoopbackReceiver.Request], after: [LoopbackReceiver.Request], old: WebhookSecret, new: WebhookSecret
+    ) throws {
+        guard let directory = ProcessInfo.processInfo.environment["CLEARANCE_WEBHOOK_CAPTURE_DIR"], !directory.isEmpty else { return }
+        func requests(_ list: [LoopbackReceiver.Request]) -> [[String: Any]] {
+            list.map { request in
+                [
+                    "headers": Dictionary(request.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a }),
+                    "body": Data(request.body).base64EncodedString(),
+                ]
+            }
+        }
+        let capture: [String: Any] = [
+            "old": ["shared": old.sharedKey, "whsec": old.standardWebhooksSecret],
+            "new": ["shared": new.sharedKey, "whsec": new.standardWebhooksSecret],
+            "during": requests(during), "after": requests(after),
+            "engine": TestDatabase.engine.rawValue,
+        ]
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let data = try JSONSerialization.data(withJSONObject: capture, options: [.sortedKeys])
+        try data.write(to: URL(fileURLWithPath: directory).appendingPathComponent("rotation-\(TestDatabase.engine.rawValue).json"))
     }
 
     // An independent check of the signatures: HMAC computed here, not by
