@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import SQLKit
 import ClearanceDomain
 
@@ -56,10 +57,17 @@ public protocol APIKeyRepository: Sendable {
 
 public struct SQLAPIKeyRepository: APIKeyRepository {
     let database: any Database
+    /// Keys by lookup id, kept for `cacheLifetime`: every API call
+    /// authenticates, and this spares each one a database read. A revocation
+    /// in this process clears the entry at once; another process sees it
+    /// within `cacheLifetime` (docs/architecture.md).
+    private let cache = NIOLockedValueBox<[String: (record: APIKeyRecord?, at: ContinuousClock.Instant)]>([:])
+    static let cacheLifetime: Duration = .seconds(1)
 
     public init(database: any Database) { self.database = database }
 
     public func insert(_ record: APIKeyRecord, on sql: any SQLDatabase) async throws {
+        cache.withLockedValue { _ = $0.removeValue(forKey: record.lookupID) }
         try await sql.insert(into: "api_keys")
             .columns(
                 "id", "lookup_id", "secret_hash", "display_prefix", "name", "environment", "privileges", "roles",
@@ -77,10 +85,21 @@ public struct SQLAPIKeyRepository: APIKeyRepository {
     }
 
     public func find(lookupID: String) async throws -> APIKeyRecord? {
-        try await database.read { sql in
+        let now = ContinuousClock.now
+        if let cached = cache.withLockedValue({ $0[lookupID] }), now - cached.at < Self.cacheLifetime {
+            return cached.record
+        }
+        let record = try await database.read { sql in
             try await sql.select().column("*").from("api_keys").where("lookup_id", .equal, lookupID)
                 .first().map(Self.record)
         }
+        cache.withLockedValue { cache in
+            // Bounded: unknown lookup ids are cached too (as nil), so a flood
+            // of made-up keys cannot grow it without limit.
+            if cache.count > 10_000 { cache.removeAll() }
+            cache[lookupID] = (record, now)
+        }
+        return record
     }
 
     public func find(id: String, on sql: any SQLDatabase) async throws -> APIKeyRecord? {
@@ -103,6 +122,7 @@ public struct SQLAPIKeyRepository: APIKeyRepository {
     public func revoke(id: String, at: Date, on sql: any SQLDatabase) async throws {
         try await sql.update("api_keys").set("revoked_at", to: Timestamp.milliseconds(at))
             .where("id", .equal, id).where("revoked_at", .is, SQLLiteral.null).run()
+        cache.withLockedValue { cache in cache = cache.filter { $0.value.record?.id != id } }
     }
 
     public func recordUse(id: String, at: Date) async throws {
