@@ -22,6 +22,10 @@ public enum Migrations {
         M0007_CreateWebhookDestinations(),
         M0008_CreateWebhookOutbox(),
         M0009_CreateWebhookAttempts(),
+        // 0030–0039: the reviewer console.
+        M0030_CreateConsoleUsers(),
+        M0031_CreateConsoleSessions(),
+        M0032_CreateReviewAssignments(),
     ]
 
     public static var latestVersion: Int { all.map(\.version).max() ?? 0 }
