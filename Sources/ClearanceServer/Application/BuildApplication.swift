@@ -58,6 +58,9 @@ public func buildRouter(_ environment: ServerEnvironment) throws -> Router<Clear
         targetGuard: WebhookTargetGuard(allowPrivate: environment.configuration.allowPrivateWebhookTargets)
     ).register(on: api)
     WebhookDeliveryRoutes(store: store, clock: clock, publicURL: publicURL).register(on: api)
+    // The reviewer console: HTML pages with their own cookie sign-in, outside the API group.
+    ConsoleRoutes(store: store, clock: clock, configuration: environment.configuration, renderer: try ConsoleRenderer())
+        .register(on: router)
     return router
 }
 
