@@ -52,6 +52,7 @@ extension ConsoleRoutes {
             "assignee_unassigned": assignee == .unassigned, "sla_hours": Self.hours(reviewSLA),
             "overdue_count": rows.filter { $0["overdue"] as? Bool == true }.count,
         ]
+        values["has_overdue"] = (values["overdue_count"] as? Int ?? 0) > 0
         var filterQuery = URLComponents()
         filterQuery.queryItems = [
             URLQueryItem(name: "workflow", value: workflowID ?? ""), URLQueryItem(name: "country", value: country ?? ""),

@@ -71,6 +71,8 @@ extension ConsoleRoutes {
             "warnings_total": nodes.reduce(0) { $0 + $1.warnings.count },
             "contact": ConsoleFormat.rows(session.personal.contactDetails),
             "expected": ConsoleFormat.rows(session.personal.expectedDetails),
+            "has_contact": !ConsoleFormat.rows(session.personal.contactDetails).isEmpty,
+            "has_expected": !ConsoleFormat.rows(session.personal.expectedDetails).isEmpty,
             "has_personal": !session.personal.isEmpty, "has_portrait": session.personal.portraitImage != nil,
             "reviews": reviews.reversed().map { review in
                 [

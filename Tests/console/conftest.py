@@ -1,0 +1,147 @@
+"""A real `clearance serve`, console users made with the real CLI, and a
+headless Chromium driven by Selenium.
+
+CLEARANCE_BIN is the binary; CLEARANCE_DATABASE_URL, when set, the database
+(else SQLite in a temporary directory); CLEARANCE_SCREENSHOTS the folder the
+page screenshots go to (scripts/console.sh creates and prints it).
+"""
+import http.server
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+PASSWORD = "correct horse battery"
+USERS = {
+    "rita@example.com": "reviewer",
+    "sam@example.com": "reviewer",
+    "kim@example.com": "claimIssuer",
+    "ada@example.com": "admin",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self) -> None:
+        self.data_dir = tempfile.mkdtemp(prefix="clearance-console-")
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARANCE_") or k == "CLEARANCE_DATABASE_URL"}
+        self.env.update(CLEARANCE_DATA_DIR=self.data_dir, CLEARANCE_LISTEN=f"127.0.0.1:{self.port}",
+                        CLEARANCE_LOG_LEVEL="warning", CLEARANCE_ALLOW_PRIVATE_WEBHOOK_TARGETS="1",
+                        CLEARANCE_WEBHOOK_RETRY_SCALE="0.001")
+        self.process = subprocess.Popen([os.environ["CLEARANCE_BIN"], "serve"], env=self.env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.admin_key = None
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError("clearance serve exited: " + self.process.stderr.read())
+            line = line.strip()
+            if line.startswith("clr_"):
+                self.admin_key = line
+            elif "default KYC workflow" in line:
+                self.default_workflow = line.split()[-1]
+            elif "listening on" in line:
+                break
+        assert self.admin_key, "serve did not print the admin key"
+
+    def cli(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+        return subprocess.run([os.environ["CLEARANCE_BIN"], *args], env=self.env, input=stdin,
+                              capture_output=True, text=True, timeout=60)
+
+    def request(self, method: str, path: str, key: str, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        req.add_header("x-api-key", key)
+        req.add_header("content-type", "application/json")
+        with urllib.request.urlopen(req) as resp:
+            raw = resp.read()
+            return json.loads(raw) if raw else None
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+class GoneReceiver(http.server.BaseHTTPRequestHandler):
+    """A webhook receiver that answers 410, so deliveries fail at once."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(410)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def server():
+    s = Server()
+    for email, role in USERS.items():
+        done = s.cli("users", "create", "--email", email, "--role", role, "--password-stdin", stdin=PASSWORD + "\n")
+        assert done.returncode == 0, done.stderr
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def sandbox(server):
+    """A sandbox key, a failing webhook destination, and three sessions the
+    scenario leaves In Review (oldest first: a, b, c)."""
+    key = server.request("POST", "/v3/api-keys/", server.admin_key,
+                         {"name": "console-tests", "environment": "sandbox", "roles": ["admin"], "privileges": []})["key"]
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), GoneReceiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    server.request("POST", "/v3/webhook/destinations/", key,
+                   {"url": f"http://127.0.0.1:{receiver.server_address[1]}/hook", "subscribed_events": ["status.updated"]})
+    sessions = {}
+    for name, first in (("a", "Ana"), ("b", "Bruno"), ("c", "Chloé")):
+        created = server.request("POST", "/v3/session/", key, {
+            "workflow_id": server.default_workflow, "vendor_data": f"console-{name}",
+            "sandbox_scenario": "review_aml_possible_match",
+            "contact_details": {"email": f"{first.lower()}@example.com"},
+            "expected_details": {"first_name": first, "last_name": "Example", "date_of_birth": "1990-04-02"},
+        })
+        assert created["status"] == "In Review"
+        sessions[name] = created["session_id"]
+        time.sleep(0.01)
+    yield {"key": key, "sessions": sessions}
+    receiver.shutdown()
+
+
+@pytest.fixture(scope="session")
+def shots():
+    folder = os.environ.get("CLEARANCE_SCREENSHOTS") or tempfile.mkdtemp(prefix="clearance-console-shots-")
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1440,1000", "--lang=en-GB"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver")))
+    driver.implicitly_wait(2)
+    yield driver
+    driver.quit()
