@@ -356,22 +356,59 @@ struct ConsoleTests {
         }
     }
 
-    @Test func failedDeliveriesAndTheAuditTrailAreListed() async throws {
+    @Test func failedDeliveriesAreListedAndResentThroughTheAPIsFunction() async throws {
         try await TestServer.with(configuration: .consoleTest()) { server in
             let rita = try await server.consoleUser("rita@example.com", roles: [.reviewer])
+            let destination = try await WebhookDestinationService(store: server.store).create(
+                label: "partner", url: "https://93.184.216.34/hook", enabled: true, events: [.statusUpdated],
+                principal: TestServer.principal(.sandbox), requestID: nil, now: Date())
             let workflow = try await server.workflow([.ocr, .aml])
             let session = try await server.sessionInReview(workflow)
+            // The worker gives up on every delivery (as after its last retry, or a 410).
+            let claimed = try await server.store.deliveries.claim(now: Date(), lease: 60, limit: 50)
+            #expect(!claimed.isEmpty)
+            for delivery in claimed {
+                try await server.store.deliveries.settle(delivery, outcome: .failed(statusCode: 500, error: "receiver broke"), now: Date())
+            }
             try await server.test(.live) { client in
                 let browser = ConsoleBrowser(client)
                 try await browser.signIn("rita@example.com")
-                let empty = try await browser.get("/console/deliveries")
-                #expect(empty.status == .ok && empty.text.contains("No failed deliveries"))
+                let live = try await browser.get("/console/deliveries")
+                #expect(live.status == .ok && live.text.contains("No failed deliveries"), "the failures are in sandbox")
+                let token = try #require(ConsoleBrowser.csrf(in: live.text))
+                _ = try await browser.post("/console/environment", [("environment", "sandbox")], csrf: token)
+                let page = try await browser.get("/console/deliveries")
+                #expect(page.text.contains("receiver broke") && page.text.contains(session.id))
+                let resend = try await browser.post("/console/deliveries/\(claimed[0].id)/resend", [], csrf: token)
+                #expect(resend.status == .seeOther)
+                #expect(try await browser.post("/console/deliveries/\(UUID().uuidString)/resend", [], csrf: token).status == .notFound)
+
                 let audit = try await browser.get("/console/audit?subject_id=\(session.id)")
                 #expect(audit.status == .ok)
-                #expect(audit.text.contains("session.created"))
-                #expect(audit.text.contains("session.status_changed"))
+                #expect(audit.text.contains("session.created") && audit.text.contains("session.status_changed"))
             }
-            _ = rita
+            let (_, log) = try await server.store.deliveries.log(deliveryID: claimed[0].id, limit: 1, offset: 0)
+            #expect(log.first?.status == "pending")
+            #expect(log.first?.destinationID == destination.id)
+            let (_, trail) = try await server.store.audit.entries(subjectID: claimed[0].id, limit: 10, offset: 0)
+            #expect(trail.contains { $0.action == "webhook_delivery.resent" && $0.actor == "console:\(rita.id)" })
+        }
+    }
+
+    @Test func anAPIKeyDoesNotOpenTheConsole() async throws {
+        try await TestServer.with(configuration: .consoleTest()) { server in
+            try await server.test(.live) { client in
+                for path in ["/console/queue", "/console/keys", "/console/audit"] {
+                    let response = try await client.execute(uri: path, method: .get, headers: headers(key: server.adminKey))
+                    #expect(response.status == .seeOther, "\(path)")
+                    #expect(response.headers[.location]?.hasPrefix("/console/login") == true)
+                }
+                let post = try await client.execute(
+                    uri: "/console/keys", method: .post, headers: headers(key: server.adminKey, ["content-type": "application/x-www-form-urlencoded"]),
+                    body: body("name=x&environment=live&privileges=read%3Aaudit"))
+                #expect(post.status == .seeOther)
+            }
+            #expect(try await server.store.apiKeys.list().count == 1)
         }
     }
 }

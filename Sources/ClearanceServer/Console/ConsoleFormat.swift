@@ -10,6 +10,22 @@ enum ConsoleFormat {
         return String(format: "%04d-%02d-%02d %02d:%02d UTC", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0)
     }
 
+    /// With seconds, where order within a minute matters (the audit trail).
+    static func preciseTime(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        return String(
+            format: "%04d-%02d-%02d %02d:%02d:%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0, c.second ?? 0)
+    }
+
+    /// An audit before/after object as "key: value" lines.
+    static func lines(_ value: JSONValue?) -> String {
+        guard let value else { return "" }
+        guard case .object(let members) = value else { return Self.value(value) }
+        return members.keys.sorted().map { "\($0): \(Self.value(members[$0]!))" }.joined(separator: "\n")
+    }
+
     /// "2 d 3 h", "5 h 10 min", "12 min", "just now".
     static func age(_ interval: TimeInterval) -> String {
         let minutes = Int(max(0, interval) / 60)

@@ -39,19 +39,26 @@ extension ConsoleRoutes {
         let viewer = try viewer(request, context)
         try context.require(.readAudit)
         let subject = request.uri.queryParameters.get("subject_id")?.trimmingCharacters(in: .whitespaces).nonEmpty
-        let (total, entries) = try await store.audit.entries(subjectID: subject, limit: 200, offset: 0)
+        // The newest 200: a subject's story reads oldest first, the whole trail newest first.
+        let (total, _) = try await store.audit.entries(subjectID: subject, limit: 1, offset: 0)
+        let (_, page) = try await store.audit.entries(subjectID: subject, limit: 200, offset: max(0, total - 200))
+        let entries = subject == nil ? Array(page.reversed()) : page
         let emails = Dictionary(try await accounts.list().map { ("console:\($0.id)", $0.email) }, uniquingKeysWith: { a, _ in a })
         let rows: [[String: Any]] = entries.map { entry in
             [
-                "at": ConsoleFormat.time(Timestamp.date(milliseconds: entry.at)),
-                "actor": emails[entry.actor].map { "\($0) (\(entry.actor))" } ?? entry.actor,
+                "at": ConsoleFormat.preciseTime(Timestamp.date(milliseconds: entry.at)),
+                "actor": emails[entry.actor] ?? entry.actor, "actor_id": entry.actor,
                 "action": entry.action, "subject_type": entry.subjectType, "subject_id": entry.subjectID,
-                "before": entry.before.map(ConsoleFormat.value) ?? "", "after": entry.after.map(ConsoleFormat.value) ?? "",
+                "subject_short": String(entry.subjectID.prefix(8)),
+                "before": ConsoleFormat.lines(entry.before), "after": ConsoleFormat.lines(entry.after),
                 "comment": entry.comment ?? "", "request_id": entry.requestID ?? "",
             ]
         }
         var values: [String: Any] = ["rows": rows, "total": total, "empty": rows.isEmpty, "shown": rows.count]
-        if let subject { values["subject_id"] = subject }
+        if let subject {
+            values["subject_id"] = subject
+            values["filtered"] = true
+        }
         return renderer.page("audit", title: "Audit trail", viewer: viewer, active: "audit", values)
     }
 
