@@ -411,4 +411,88 @@ struct ConsoleTests {
             #expect(try await server.store.apiKeys.list().count == 1)
         }
     }
+
+    @Test func administratorsManageUsersInTheConsole() async throws {
+        try await TestServer.with(configuration: .consoleTest()) { server in
+            let ada = try await server.consoleUser("ada@example.com", roles: [.admin])
+            try await server.consoleUser("rita@example.com", roles: [.reviewer])
+            try await server.test(.live) { client in
+                let rita = ConsoleBrowser(client)
+                try await rita.signIn("rita@example.com")
+                #expect(try await rita.get("/console/users").status == .forbidden)
+
+                let admin = ConsoleBrowser(client)
+                try await admin.signIn("ada@example.com")
+                let page = try await admin.get("/console/users")
+                #expect(page.status == .ok && page.text.contains("rita@example.com"))
+                #expect(!page.text.contains("$2"), "no password hash on the page")
+                let token = try #require(ConsoleBrowser.csrf(in: page.text))
+                let short = try await admin.post(
+                    "/console/users", [("email", "new@example.com"), ("password", "short"), ("roles", "reviewer")], csrf: token)
+                #expect(short.status == .badRequest && short.text.contains("at least 12"))
+                #expect(short.text.contains("value=\"new@example.com\""), "the form keeps what was typed")
+                let created = try await admin.post(
+                    "/console/users", [("email", "new@example.com"), ("password", "a long enough password"), ("roles", "reviewer")],
+                    csrf: token)
+                #expect(created.status == .created)
+                let newcomer = ConsoleBrowser(client)
+                #expect(try await newcomer.signIn("new@example.com", password: "a long enough password").status == .seeOther)
+
+                // Locked out by five failures, unlocked by an administrator.
+                for _ in 0..<5 { _ = try await rita.signIn("rita@example.com", password: "nope nope nope") }
+                #expect(try await rita.signIn("rita@example.com").status == .tooManyRequests)
+                let user = try #require(try await ConsoleUserRepository(database: server.store.database).find(email: "rita@example.com"))
+                #expect(try await admin.post("/console/users/\(user.id)", [("action", "unlock")], csrf: token).status == .seeOther)
+                #expect(try await rita.signIn("rita@example.com").status == .seeOther)
+                #expect(try await admin.post("/console/users/\(user.id)", [("action", "disable")], csrf: token).status == .seeOther)
+                #expect(try await rita.get("/console/queue").status == .seeOther, "disabling ends the session")
+                #expect(try await admin.post("/console/users/\(ada.id)", [("action", "disable")], csrf: token).status == .badRequest)
+                #expect(try await admin.post("/console/users/\(UUID().uuidString)", [("action", "unlock")], csrf: token).status == .notFound)
+                #expect(try await admin.get("/console/no-such-page").status == .notFound)
+            }
+            let (_, trail) = try await server.store.audit.entries(subjectID: nil, limit: 200, offset: 0)
+            #expect(trail.contains { $0.action == "console_user.created" && $0.actor == "console:\(ada.id)" })
+            #expect(trail.contains { $0.action == "console_user.unlocked" && $0.actor == "console:\(ada.id)" })
+            #expect(trail.contains { $0.action == "console_user.disabled" && $0.actor == "console:\(ada.id)" })
+        }
+    }
+
+    @Test func theQueueMarksSessionsPastTheSLAAndFilters() async throws {
+        let clock = MovableClock()
+        var configuration = ServerConfiguration.consoleTest()
+        configuration.reviewSLAHours = 4
+        try await TestServer.with(configuration: configuration, clock: clock.serverClock) { server in
+            try await server.consoleUser("rita@example.com", roles: [.reviewer])
+            let kyc = try await server.workflow([.ocr, .aml], name: "retail")
+            let other = try await server.workflow([.ocr, .liveness, .aml], name: "premium")
+            let retail = try await server.sessionInReview(kyc, vendorData: "retail-1")
+            let premium = try await server.sessionInReview(other, vendorData: "premium-1")
+            try await server.test(.live) { client in
+                let browser = ConsoleBrowser(client)
+                try await browser.signIn("rita@example.com")
+                let token = try #require(try await browser.pageToken())
+                _ = try await browser.post("/console/environment", [("environment", "sandbox")], csrf: token)
+                let fresh = try await browser.get("/console/queue")
+                #expect(fresh.text.contains(retail.id) && fresh.text.contains(premium.id))
+                #expect(!fresh.text.contains("Overdue"))
+                #expect(fresh.text.contains("overdue after 4 h"))
+
+                let filtered = try await browser.get("/console/queue?workflow=\(other.id)")
+                #expect(filtered.text.contains(premium.id) && !filtered.text.contains(retail.id))
+                #expect(try await browser.get("/console/queue?country=FRA").text.contains("Nothing waiting"))
+                #expect(try await browser.get("/console/queue?country=esp").text.contains(retail.id), "the sandbox OCR says ESP")
+
+                for _ in 0..<4 {  // 3 h 20 min, never idle for an hour
+                    clock.advance(50 * 60)
+                    #expect(try await browser.get("/console/queue").status == .ok)
+                }
+                clock.advance(39 * 60)
+                #expect(!(try await browser.get("/console/queue").text.contains(">Overdue<")))
+                clock.advance(2 * 60)
+                let late = try await browser.get("/console/queue")
+                #expect(late.text.contains(">Overdue<"))
+                #expect(late.text.contains("2 overdue on this page"))
+            }
+        }
+    }
 }

@@ -158,6 +158,9 @@ def test_admin_creates_an_api_key(browser, server, sandbox, shots):
     submit(browser, browser.find_element(By.XPATH, "//button[.='Create key']"))
     assert "clr_" in browser.find_element(By.ID, "created-key").text
     shot(browser, shots, "12-api-keys")
+    browser.get(server.base + "/console/users")
+    assert "rita@example.com" in browser.find_element(By.ID, "users").text
+    shot(browser, shots, "12b-users")
 
 
 def test_a_reviewer_without_a_kyc_role_sees_no_kyc_pages(browser, server, shots):

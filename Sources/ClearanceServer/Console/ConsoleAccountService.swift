@@ -81,6 +81,18 @@ public struct ConsoleAccountService: Sendable {
         return user
     }
 
+    /// Ends a lock-out early; false when there is no such user.
+    public func unlock(id: String, actor: String, requestID: String?, now: Date) async throws -> Bool {
+        guard let user = try await users.find(id: id) else { return false }
+        try await store.database.transaction { [users, store] sql in
+            try await users.resetFailures(id: user.id, on: sql)
+            try await store.audit.append(
+                AuditEvent(actor: actor, action: "console_user.unlocked", subjectType: "console_user", subjectID: user.id, requestID: requestID),
+                at: now, on: sql)
+        }
+        return true
+    }
+
     // MARK: Sign-in
 
     public enum LoginOutcome: Sendable {

@@ -47,7 +47,12 @@ struct ConsoleRoutes {
         console.get("/console/keys", use: keysPage)
         console.post("/console/keys", use: createKey)
         console.post("/console/keys/:key_id/revoke", use: revokeKey)
+        console.get("/console/users", use: usersPage)
+        console.post("/console/users", use: createUser)
+        console.post("/console/users/:user_id", use: changeUser)
         console.get("/console/kyc", use: kycPage)
+        // Anything else under /console/ is a signed-in HTML 404, not the API's JSON one.
+        console.get("/console/**", use: notFound)
     }
 
     func viewer(_ request: Request, _ context: ClearanceRequestContext) throws -> ConsoleViewer {
@@ -140,6 +145,10 @@ struct ConsoleRoutes {
         else { throw APIError.validation(path: "environment", "Choose live or sandbox.") }
         try await accounts.switchEnvironment(token: token, to: environment, now: clock.now())
         return ConsoleHTTP.redirect("/console/queue")
+    }
+
+    @Sendable func notFound(_ request: Request, context: ClearanceRequestContext) async throws -> Response {
+        throw APIError.notFound("There is no console page at this address.")
     }
 
     // MARK: KYC (slot)
