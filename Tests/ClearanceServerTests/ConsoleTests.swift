@@ -351,6 +351,8 @@ struct ConsoleTests {
                 #expect(try await browser.post("/console/sessions/\(UUID().uuidString)/decision", [("action", "approve")], csrf: token).status == .notFound)
                 #expect(try await browser.post("/console/environment", [("environment", "mars")], csrf: token).status == .badRequest)
                 #expect(try await browser.get("/console/queue?page=-4&country=%FF").status == .ok)
+                let huge = try await browser.post(path, [("action", "approve"), ("comment", String(repeating: "x", count: 2 << 20))], csrf: token)
+                #expect(huge.status == .contentTooLarge)
             }
             #expect(try await server.store.sessions.find(id: session.id, environment: .sandbox)?.status == .inReview)
         }

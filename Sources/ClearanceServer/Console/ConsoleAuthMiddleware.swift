@@ -57,6 +57,13 @@ struct ConsoleAuthMiddleware: RouterMiddleware {
             default: heading = "That did not work"
             }
             return renderer.page("error", title: heading, viewer: viewer, ["heading": heading, "message": error.detail], status: error.status)
+        } catch let error as any HTTPResponseError where error.status.code < 500 {
+            // Hummingbird's own refusals, e.g. 413 for an oversize form.
+            let viewer = try? await currentViewer(request, context)
+            return renderer.page(
+                "error", title: "Request refused", viewer: viewer,
+                ["heading": "This request was refused", "message": "\(error.status.code) \(error.status.reasonPhrase)."],
+                status: error.status)
         } catch {
             context.logger.error("console request failed", metadata: ["error": "\(String(reflecting: error))"])
             return renderer.page(

@@ -144,7 +144,7 @@ struct ConsoleRoutes {
             let token = ConsoleHTTP.cookie(ConsoleHTTP.sessionCookieName(secure: secure), in: request)
         else { throw APIError.validation(path: "environment", "Choose live or sandbox.") }
         try await accounts.switchEnvironment(token: token, to: environment, now: clock.now())
-        return ConsoleHTTP.redirect("/console/queue")
+        return ConsoleHTTP.redirect("/console")
     }
 
     @Sendable func notFound(_ request: Request, context: ClearanceRequestContext) async throws -> Response {
