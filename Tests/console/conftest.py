@@ -13,7 +13,10 @@ import subprocess
 import tempfile
 import threading
 import time
+import base64
+import struct
 import urllib.request
+import zlib
 
 import pytest
 from selenium import webdriver
@@ -81,6 +84,23 @@ class Server:
             self.process.kill()
 
 
+def portrait_png(width: int = 60, height: int = 80) -> str:
+    """A small real PNG (a face-coloured oval on grey), base64, as an integration would send."""
+    rows = b""
+    for y in range(height):
+        rows += b"\x00"
+        for x in range(width):
+            inside = ((x - width / 2) / (width * 0.38)) ** 2 + ((y - height * 0.45) / (height * 0.36)) ** 2 <= 1
+            rows += bytes((224, 182, 150) if inside else (200, 205, 212))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+    png += chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return base64.b64encode(png).decode()
+
+
 class GoneReceiver(http.server.BaseHTTPRequestHandler):
     """A webhook receiver that answers 410, so deliveries fail at once."""
 
@@ -120,10 +140,18 @@ def sandbox(server):
             "sandbox_scenario": "review_aml_possible_match",
             "contact_details": {"email": f"{first.lower()}@example.com"},
             "expected_details": {"first_name": first, "last_name": "Example", "date_of_birth": "1990-04-02"},
+            "portrait_image": portrait_png(),
         })
         assert created["status"] == "In Review"
         sessions[name] = created["session_id"]
         time.sleep(0.01)
+    four_eyes = server.request("POST", "/v3/workflows/", key, {
+        "name": "Premium (four-eyes)", "nodes": [{"feature": "OCR"}, {"feature": "AML"}], "settings": {"four_eyes": True}})
+    created = server.request("POST", "/v3/session/", key, {
+        "workflow_id": four_eyes["workflow_id"], "vendor_data": "console-four-eyes", "sandbox_scenario": "review_aml_possible_match",
+        "expected_details": {"first_name": "Dana", "last_name": "Example"}})
+    assert created["status"] == "In Review"
+    sessions["four_eyes"] = created["session_id"]
     yield {"key": key, "sessions": sessions}
     receiver.shutdown()
 

@@ -85,6 +85,8 @@ def test_work_a_session_from_the_queue_to_approved(browser, server, sandbox, sho
     submit(browser, browser.find_element(By.CSS_SELECTOR, "a.session-link"))
     assert status_of(browser) == "In Review"
     assert "Ana" in browser.page_source, "the submitted personal data is shown"
+    portrait = browser.find_element(By.CSS_SELECTOR, "figure.portrait img")
+    assert browser.execute_script("return arguments[0].naturalWidth", portrait) == 60, "the portrait image renders"
     assert "feature_aml" in browser.page_source
     shot(browser, shots, "05-session-in-review")
     browser.find_element(By.ID, "comment").send_keys("AML match is a namesake; date of birth differs.")
@@ -148,6 +150,31 @@ def test_operations_pages(browser, server, sandbox, shots):
     assert "You do not have access" in browser.page_source
 
 
+def test_four_eyes_needs_a_second_reviewer(browser, server, sandbox, shots):
+    path = f"{server.base}/console/sessions/{sandbox['sessions']['four_eyes']}"
+    browser.get(path)
+    approve = browser.find_element(By.ID, "approve")
+    assert approve.text == "Approve (1 of 2)"
+    submit(browser, approve)
+    assert status_of(browser) == "In Review"
+    assert "second reviewer must confirm" in browser.find_element(By.ID, "notice").text
+    assert "rita@example.com" in browser.find_element(By.ID, "first-approval").text
+    assert "A different reviewer must confirm it." in browser.find_element(By.ID, "first-approval").text
+    assert not browser.find_elements(By.ID, "approve"), "no button for the first approver to confirm themselves"
+    shot(browser, shots, "12-four-eyes-first-approval")
+
+    sign_in(browser, server, "sam@example.com")
+    use_sandbox(browser)
+    browser.get(path)
+    confirm = browser.find_element(By.ID, "approve")
+    assert confirm.text == "Confirm approval"
+    submit(browser, confirm)
+    assert status_of(browser) == "Approved"
+    history = browser.find_element(By.ID, "history").text
+    assert "sam@example.com" in history and "first approval by rita@example.com" in history
+    shot(browser, shots, "13-four-eyes-confirmed")
+
+
 def test_admin_creates_an_api_key(browser, server, sandbox, shots):
     sign_in(browser, server, "ada@example.com")
     browser.get(server.base + "/console/keys")
@@ -157,10 +184,10 @@ def test_admin_creates_an_api_key(browser, server, sandbox, shots):
     box.click()
     submit(browser, browser.find_element(By.XPATH, "//button[.='Create key']"))
     assert "clr_" in browser.find_element(By.ID, "created-key").text
-    shot(browser, shots, "12-api-keys")
+    shot(browser, shots, "14-api-keys")
     browser.get(server.base + "/console/users")
     assert "rita@example.com" in browser.find_element(By.ID, "users").text
-    shot(browser, shots, "12b-users")
+    shot(browser, shots, "15-users")
 
 
 def test_a_reviewer_without_a_kyc_role_sees_no_kyc_pages(browser, server, shots):
@@ -168,11 +195,11 @@ def test_a_reviewer_without_a_kyc_role_sees_no_kyc_pages(browser, server, shots)
     assert "KYC" not in browser.find_element(By.CSS_SELECTOR, "header.top nav").text
     browser.get(server.base + "/console/kyc")
     assert "You do not have access" in browser.page_source
-    shot(browser, shots, "13-kyc-refused")
+    shot(browser, shots, "16-kyc-refused")
     sign_in(browser, server, "kim@example.com")
     nav = browser.find_element(By.CSS_SELECTOR, "header.top nav").text
     assert "KYC reviews" in nav and "Sessions queue" not in nav
-    shot(browser, shots, "14-kyc-slot")
+    shot(browser, shots, "17-kyc-slot")
     submit(browser, browser.find_element(By.XPATH, "//button[.='Sign out']"))
     assert "/console/login" in browser.current_url
 

@@ -43,7 +43,7 @@ extension ConsoleRoutes {
         let (total, _) = try await store.audit.entries(subjectID: subject, limit: 1, offset: 0)
         let (_, page) = try await store.audit.entries(subjectID: subject, limit: 200, offset: max(0, total - 200))
         let entries = subject == nil ? Array(page.reversed()) : page
-        let emails = Dictionary(try await accounts.list().map { ("console:\($0.id)", $0.email) }, uniquingKeysWith: { a, _ in a })
+        let emails = try await actorNames()
         let rows: [[String: Any]] = entries.map { entry in
             [
                 "at": ConsoleFormat.preciseTime(Timestamp.date(milliseconds: entry.at)),

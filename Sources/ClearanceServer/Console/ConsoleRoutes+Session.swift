@@ -38,7 +38,7 @@ extension ConsoleRoutes {
         let reviews = try await store.sessions.reviews(sessionID: id, on: nil)
         let assignee = try await queue.assignee(sessionID: id)
         let firstApproval = try await queue.firstApproval(sessionID: id).flatMap { $0.eventSequence == session.eventSequence ? $0 : nil }
-        let emails = Dictionary(try await accounts.list().map { ("console:\($0.id)", $0.email) }, uniquingKeysWith: { a, _ in a })
+        let emails = try await actorNames()
         let chosenNodes = Set(form?.all("nodes") ?? [])
 
         let nodeRows: [[String: Any]] = nodes.map { node in
@@ -90,15 +90,20 @@ extension ConsoleRoutes {
             "comment": form?["comment"] ?? "", "email_address": form?["email_address"] ?? "",
             "send_email": form?["send_email"] != nil,
         ]
+        if let portrait = session.personal.portraitImage.flatMap(Self.portraitSource) { values["portrait"] = portrait }
         if let assignee {
             values["assignee"] = assignee.email
             values["assigned_to_me"] = assignee.id == viewer.userID
         }
         if let firstApproval {
-            values["first_approval"] = [
+            var first: [String: Any] = [
                 "by": firstApproval.userEmail, "at": ConsoleFormat.time(firstApproval.createdAt),
-                "comment": firstApproval.comment ?? "", "mine": firstApproval.userID == viewer.userID,
-            ] as [String: Any]
+                "mine": firstApproval.userID == viewer.userID,
+            ]
+            if let comment = firstApproval.comment, !comment.isEmpty { first["comment"] = comment }
+            values["first_approval"] = first
+            // The first approver cannot confirm their own approval: no button to press.
+            if firstApproval.userID == viewer.userID { values["can_approve"] = false }
         }
         if principal.has(.readWebhooks) {
             let (_, deliveries) = try await store.deliveries.log(sessionID: id, limit: 50, offset: 0)
@@ -111,13 +116,36 @@ extension ConsoleRoutes {
         return renderer.page("session", title: "Session #\(session.number)", viewer: viewer, active: "queue", values, status: status)
     }
 
+    /// People's names for actors in histories: console users by email, API
+    /// keys by name; system actors stay as they are.
+    func actorNames() async throws -> [String: String] {
+        var names: [String: String] = [:]
+        for user in try await accounts.list() { names["console:\(user.id)"] = user.email }
+        for key in try await store.apiKeys.list() { names["key:\(key.id)"] = "API key “\(key.name)”" }
+        return names
+    }
+
+    /// A `data:` URL for a JPEG or PNG portrait sent as base64 (or as a data
+    /// URL already), so the reviewer sees the face; nil for anything else.
+    static func portraitSource(_ text: String) -> String? {
+        let base64 = text.hasPrefix("data:image/") ? String(text.drop { $0 != "," }.dropFirst()) : text
+        guard base64.count < 8 << 20, let bytes = Data(base64Encoded: base64, options: .ignoreUnknownCharacters), bytes.count > 4
+        else { return nil }
+        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return "data:image/jpeg;base64," + bytes.base64EncodedString() }
+        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return "data:image/png;base64," + bytes.base64EncodedString() }
+        return nil
+    }
+
     static func deliveryRow(_ entry: SQLWebhookDeliveryRepository.LogEntry) -> [String: Any] {
-        [
+        var row: [String: Any] = [
             "id": entry.id, "type": entry.webhookType, "sequence": entry.sequence, "status": ConsoleFormat.status(entry.status),
             "attempts": entry.attempts, "code": entry.lastStatusCode.map(String.init) ?? "—", "error": entry.lastError ?? "",
-            "created": ConsoleFormat.time(entry.createdAt), "session_id": entry.sessionID ?? "",
+            "created": ConsoleFormat.time(entry.createdAt),
             "destination": entry.destinationID, "failed": entry.status == "failed",
         ]
+        // Mustache treats "" as true: only present values get a key.
+        if let sessionID = entry.sessionID { row["session_id"] = sessionID }
+        return row
     }
 
     /// Approve, decline, request resubmission or reopen: through
