@@ -45,7 +45,9 @@ class Server:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARANCE_") or k == "CLEARANCE_DATABASE_URL"}
         self.env.update(CLEARANCE_DATA_DIR=self.data_dir, CLEARANCE_LISTEN=f"127.0.0.1:{self.port}",
                         CLEARANCE_LOG_LEVEL="warning", CLEARANCE_ALLOW_PRIVATE_WEBHOOK_TARGETS="1",
-                        CLEARANCE_WEBHOOK_RETRY_SCALE="0.001")
+                        CLEARANCE_WEBHOOK_RETRY_SCALE="0.001",
+                        # 3.6 s, so the queue shows sessions past their SLA.
+                        CLEARANCE_REVIEW_SLA_HOURS="0.001")
         self.process = subprocess.Popen([os.environ["CLEARANCE_BIN"], "serve"], env=self.env,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.admin_key = None

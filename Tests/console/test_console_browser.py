@@ -4,6 +4,7 @@ Tests run in file order and share one browser; each saves a screenshot of
 the pages it visits.
 """
 import os
+import time
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -72,8 +73,11 @@ def test_sign_in_with_the_keyboard_and_a_wrong_password(browser, server, shots):
 def test_work_a_session_from_the_queue_to_approved(browser, server, sandbox, shots):
     sign_in(browser, server, "rita@example.com")
     use_sandbox(browser)
+    time.sleep(4)  # past the 3.6 s SLA the server was given
+    browser.refresh()
     rows = browser.find_elements(By.CSS_SELECTOR, "#queue tbody tr")
     assert [r.find_elements(By.TAG_NAME, "td")[5].text for r in rows][:3] == ["console-a", "console-b", "console-c"], "oldest first"
+    assert "Overdue" in rows[0].text and "overdue on this page" in browser.page_source
     shot(browser, shots, "03-queue")
     submit(browser, rows[0].find_element(By.XPATH, ".//button[contains(., 'Assign to me')]"))
     first = browser.find_element(By.XPATH, "//tr[td[contains(., 'console-a')]]")

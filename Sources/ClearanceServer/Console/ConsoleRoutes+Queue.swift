@@ -65,9 +65,12 @@ extension ConsoleRoutes {
         return renderer.page("queue", title: "Review queue", viewer: viewer, active: "queue", values)
     }
 
+    /// The SLA as people say it: "24 h", "1.5 h", "30 min", "4 s".
     static func hours(_ interval: TimeInterval) -> String {
+        if interval < 60 { return "\(Int(interval.rounded())) s" }
+        if interval < 3600 { return "\(Int((interval / 60).rounded())) min" }
         let hours = interval / 3600
-        return hours == hours.rounded() ? String(Int(hours)) : String(format: "%.1f", hours)
+        return hours == hours.rounded() ? "\(Int(hours)) h" : String(format: "%.1f h", hours)
     }
 
     /// "Assign to me" (`to=me`) or release (`to=nobody`).
