@@ -27,7 +27,7 @@ struct ConsoleAuthMiddleware: RouterMiddleware {
             guard let token = ConsoleHTTP.cookie(ConsoleHTTP.sessionCookieName(secure: secure), in: request),
                 let (user, session) = try await accounts.resolve(token: token, now: clock.now())
             else {
-                let target = request.method == .get ? request.uri.description : "/console/queue"
+                let target = request.method == .get ? request.uri.description : "/console"
                 return ConsoleHTTP.redirect(
                     "/console/login?next=\(target.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
             }
@@ -56,7 +56,11 @@ struct ConsoleAuthMiddleware: RouterMiddleware {
             case .notFound: heading = "Not found"
             default: heading = "That did not work"
             }
-            return renderer.page("error", title: heading, viewer: viewer, ["heading": heading, "message": error.detail], status: error.status)
+            // The API's wording names keys and privileges; a person needs their role named.
+            let message = error.code == "PERMISSION_DENIED"
+                ? "Your console role does not include this page. An administrator can change your roles if you need it."
+                : error.detail
+            return renderer.page("error", title: heading, viewer: viewer, ["heading": heading, "message": message], status: error.status)
         } catch let error as any HTTPResponseError where error.status.code < 500 {
             // Hummingbird's own refusals, e.g. 413 for an oversize form.
             let viewer = try? await currentViewer(request, context)

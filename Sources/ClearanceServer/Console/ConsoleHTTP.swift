@@ -92,11 +92,12 @@ enum ConsoleHTTP {
         return Response(status: .seeOther, headers: headers)
     }
 
-    /// Only same-site paths under /console/ are followed after sign-in.
+    /// Only same-site paths under /console/ are followed after sign-in;
+    /// otherwise `/console`, which sends each user to the page their roles open.
     static func safeNext(_ next: String?) -> String {
         guard let next, next.hasPrefix("/console/"), !next.hasPrefix("//"), !next.contains("\\"),
             !next.hasPrefix("/console/login"), !next.hasPrefix("/console/logout")
-        else { return "/console/queue" }
+        else { return "/console" }
         return next
     }
 }
