@@ -44,18 +44,21 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARANCE_") or k == "CLEARANCE_DATABASE_URL"}
         self.env.update(CLEARANCE_DATA_DIR=self.data_dir, CLEARANCE_LISTEN=f"127.0.0.1:{self.port}",
-                        CLEARANCE_LOG_LEVEL="warning", CLEARANCE_ALLOW_PRIVATE_WEBHOOK_TARGETS="1",
+                        # Debug, so the test that no secret reaches the log has a log to read.
+                        CLEARANCE_LOG_LEVEL="debug", CLEARANCE_ALLOW_PRIVATE_WEBHOOK_TARGETS="1",
                         CLEARANCE_WEBHOOK_RETRY_SCALE="0.001",
                         # 3.6 s, so the queue shows sessions past their SLA.
                         CLEARANCE_REVIEW_SLA_HOURS="0.001")
+        self.log_path = os.path.join(self.data_dir, "serve.log")
+        self.log = open(self.log_path, "w")
         self.process = subprocess.Popen([os.environ["CLEARANCE_BIN"], "serve"], env=self.env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                        stdout=subprocess.PIPE, stderr=self.log, text=True)
         self.admin_key = None
         deadline = time.time() + 60
         while time.time() < deadline:
             line = self.process.stdout.readline()
             if not line:
-                raise RuntimeError("clearance serve exited: " + self.process.stderr.read())
+                raise RuntimeError("clearance serve exited: " + open(self.log_path).read())
             line = line.strip()
             if line.startswith("clr_"):
                 self.admin_key = line

@@ -216,3 +216,15 @@ def test_the_cli_lists_and_disables_users(browser, server):
     assert "The email or password is not right." in browser.page_source
     short = server.cli("users", "create", "--email", "x@example.com", "--role", "reviewer", "--password-stdin", stdin="short\n")
     assert short.returncode == 2 and "at least 12" in short.stderr
+
+
+def test_no_password_cookie_token_or_personal_data_in_the_log(browser, server):
+    # The server logs no line per request; this guards every line it does
+    # write (start-up, database, workers, errors) at debug level.
+    assert "Connected to" in open(server.log_path).read(), "the debug log is being written"
+    cookies = [c["value"] for c in browser.get_cookies() if c["name"].startswith("clearance")]
+    sign_in(browser, server, "ada@example.com")
+    cookies += [c["value"] for c in browser.get_cookies() if c["name"].startswith("clearance")]
+    log = open(server.log_path).read()
+    for secret in [PASSWORD, "Bruno", "ana@example.com", "García", *cookies]:
+        assert secret not in log, "a secret or personal data reached the log"
