@@ -247,6 +247,13 @@ struct ConsoleTests {
                 #expect(mine.text.contains(first.id) && !mine.text.contains(second.id))
                 let unassigned = try await browser.get("/console/queue?assignee=unassigned")
                 #expect(!unassigned.text.contains(first.id) && unassigned.text.contains(second.id))
+                // A colleague sees whose it is, and a "Take over" rather than "Assign to me".
+                try await server.consoleUser("sam@example.com", roles: [.reviewer])
+                let sam = ConsoleBrowser(client)
+                try await sam.signIn("sam@example.com")
+                _ = try await sam.post("/console/environment", [("environment", "sandbox")], csrf: try #require(try await sam.pageToken()))
+                let seen = try await sam.get("/console/queue")
+                #expect(seen.text.contains("rita@example.com") && seen.text.contains("Take over"))
 
                 let page = try await browser.get("/console/sessions/\(first.id)")
                 #expect(page.status == .ok)
