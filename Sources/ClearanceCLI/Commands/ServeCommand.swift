@@ -32,6 +32,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("sweep-interval"), help: "Seconds between expiry sweeps (CLEARANCE_SWEEP_INTERVAL, default 30).")
     var sweepInterval: Double?
 
+    @Flag(name: .customLong("no-workers"), help: "Serve HTTP only; run the background workers with `clearance worker` elsewhere.")
+    var noWorkers = false
+
     @Option(name: .customLong("review-sla-hours"), help: "Reviewer console: hours in review before a session is overdue (CLEARANCE_REVIEW_SLA_HOURS, default 24).")
     var reviewSLAHours: Double?
 
@@ -65,7 +68,8 @@ struct ServeCommand: AsyncParsableCommand {
             store: store, allowPrivateTargets: configuration.allowPrivateWebhookTargets,
             retryScale: try Settings.webhookRetryScale(environment: environment), http: http, logger: logger)
         let app = try buildApplication(
-            ServerEnvironment(store: store, configuration: configuration, logger: logger), services: [sweep, webhooks],
+            ServerEnvironment(store: store, configuration: configuration, logger: logger),
+            services: noWorkers ? [] : [sweep, webhooks],
             onServerRunning: { address in
                 Console.line("clearance: listening on \(address) (public URL \(configuration.publicURL))")
             })

@@ -44,6 +44,9 @@ public func buildRouter(_ environment: ServerEnvironment) throws -> Router<Clear
     SystemRoutes(store: store, clock: clock, registry: environment.registry, openAPI: try OpenAPIDocument.load())
         .register(on: router)
 
+    let attestations = KYCAttestationRoutes(store: store, clock: clock, publicURL: publicURL)
+    attestations.registerPublic(on: router)
+
     let api = router.group()
         .add(
             middleware: AuthenticationMiddleware(
@@ -58,6 +61,9 @@ public func buildRouter(_ environment: ServerEnvironment) throws -> Router<Clear
         targetGuard: WebhookTargetGuard(allowPrivate: environment.configuration.allowPrivateWebhookTargets)
     ).register(on: api)
     WebhookDeliveryRoutes(store: store, clock: clock, publicURL: publicURL).register(on: api)
+    KYCRoutes(store: store, clock: clock).register(on: api)
+    KYCDocumentRoutes(store: store, clock: clock).register(on: api)
+    attestations.register(on: api)
     // The reviewer console: HTML pages with their own cookie sign-in, outside the API group.
     ConsoleRoutes(store: store, clock: clock, configuration: environment.configuration, renderer: try ConsoleRenderer())
         .register(on: router)

@@ -22,6 +22,8 @@ public enum Migrations {
         M0007_CreateWebhookDestinations(),
         M0008_CreateWebhookOutbox(),
         M0009_CreateWebhookAttempts(),
+        M0010_CreateKYC(),
+        M0011_CreateKYCAttestations(),
         // 0030–0039: the reviewer console.
         M0030_CreateConsoleUsers(),
         M0031_CreateConsoleSessions(),
