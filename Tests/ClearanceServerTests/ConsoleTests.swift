@@ -504,4 +504,60 @@ struct ConsoleTests {
             }
         }
     }
+
+    @Test func kycVersionsAreReviewedThroughTheAPIsFunction() async throws {
+        try await TestServer.with(configuration: .consoleTest()) { server in
+            let kim = try await server.consoleUser("kim@example.com", roles: [.claimIssuer])
+            try await server.consoleUser("rita@example.com", roles: [.reviewer])
+            let service = KYCService(store: server.store)
+            let integration = TestServer.principal(.live)
+            let user = try await service.createUser(.init(email: "lea@example.com"), principal: integration, requestID: nil, now: Date())
+            let draft = try await service.createVersion(
+                userID: user.id, overwriteDraft: false,
+                initialData: [.firstName: "Léa", .lastName: "Martin", .dob: "1990-01-31", .country: "FR",
+                              .residencyStatus: "resident", .nationalId: "FR123456"],
+                principal: integration, requestID: nil, now: Date())
+            let version = try await service.submit(versionID: draft.id, principal: integration, requestID: nil, now: Date())
+            #expect(version.status == .underReview)
+            try await server.test(.live) { client in
+                let reviewer = ConsoleBrowser(client)
+                try await reviewer.signIn("rita@example.com")
+                #expect(try await reviewer.get("/console/kyc").status == .forbidden)
+                #expect(try await reviewer.get("/console/kyc/versions/\(version.id)").status == .forbidden)
+
+                let browser = ConsoleBrowser(client)
+                try await browser.signIn("kim@example.com")
+                let queue = try await browser.get("/console/kyc")
+                #expect(queue.status == .ok && queue.text.contains(version.id))
+                let page = try await browser.get("/console/kyc/versions/\(version.id)")
+                #expect(page.status == .ok && page.text.contains("Léa") && page.text.contains("FR123456"))
+                let token = try #require(ConsoleBrowser.csrf(in: page.text))
+                let path = "/console/kyc/versions/\(version.id)/review"
+
+                let short = try await browser.post(path, [("action", "reject"), ("rejection_reason", "too short")], csrf: token)
+                #expect(short.status == .badRequest)
+                #expect(short.text.contains("Rejection reason: Must be at least 10 characters"))
+                #expect(short.text.contains("too short"), "the form keeps what was typed")
+                let pastDue = try await browser.post(
+                    path, [("action", "request_update"), ("reason", "Please upload a clearer passport"), ("due_at", "2001-01-01")], csrf: token)
+                #expect(pastDue.status == .badRequest && pastDue.text.contains("Due date"))
+                #expect(try await server.store.kyc.version(id: version.id)?.0.status == .underReview, "refusals change nothing")
+
+                let rejected = try await browser.post(
+                    path, [("action", "reject"), ("rejection_reason", "The passport photo is unreadable.")], csrf: token)
+                #expect(rejected.status == .seeOther)
+                let after = try await browser.get("/console/kyc/versions/\(version.id)")
+                #expect(after.text.contains("rejected") && !after.text.contains("id=\"reject-form\""))
+                #expect(!(try await browser.get("/console/kyc").text.contains(version.id)), "it left the queue")
+                #expect(try await browser.get("/console/kyc/versions/kycv_nope").status == .notFound)
+            }
+            let stored = try #require(try await server.store.kyc.version(id: version.id)?.0)
+            #expect(stored.status == .rejected)
+            #expect(stored.reviewedBy == "console:\(kim.id)")
+            #expect(stored.rejectionReason == "The passport photo is unreadable.")
+            let (_, trail) = try await server.store.audit.entries(subjectID: version.id, limit: 50, offset: 0)
+            #expect(trail.contains { $0.action == "kyc_version.personal_data_viewed" && $0.actor == "console:\(kim.id)" })
+            #expect(trail.contains { $0.actor == "console:\(kim.id)" && $0.action.contains("reject") })
+        }
+    }
 }

@@ -50,7 +50,10 @@ struct ConsoleRoutes {
         console.get("/console/users", use: usersPage)
         console.post("/console/users", use: createUser)
         console.post("/console/users/:user_id", use: changeUser)
-        console.get("/console/kyc", use: kycPage)
+        console.get("/console/kyc", use: kycQueuePage)
+        console.get("/console/kyc/versions/:version_id", use: kycVersionPage)
+        console.post("/console/kyc/versions/:version_id/review", use: kycReview)
+        console.get("/console/kyc/documents/:document_id", use: kycDocument)
         // Anything else under /console/ is a signed-in HTML 404, not the API's JSON one.
         console.get("/console/**", use: notFound)
     }
@@ -151,13 +154,4 @@ struct ConsoleRoutes {
         throw APIError.notFound("There is no console page at this address.")
     }
 
-    // MARK: KYC (slot)
-
-    /// KYC queues arrive with the KYC API; the page exists so role gating
-    /// is in place and the navigation has its slot.
-    @Sendable func kycPage(_ request: Request, context: ClearanceRequestContext) async throws -> Response {
-        let viewer = try viewer(request, context)
-        try context.require(anyOf: [.claimIssuer, .identityManager])
-        return renderer.page("kyc", title: "KYC reviews", viewer: viewer, active: "kyc")
-    }
 }
