@@ -178,3 +178,24 @@ def browser():
     driver.implicitly_wait(2)
     yield driver
     driver.quit()
+
+
+@pytest.fixture(scope="session")
+def kyc(server):
+    """A KYC profile whose second version (a changed last name, a passport
+    image) waits for review, created through /api/v2/ with the admin key."""
+    key = server.admin_key
+    user = server.request("POST", "/api/v2/users", key,
+                          {"email": "lea@example.com", "firstName": "Léa", "lastName": "Martin"})["data"]["id"]
+    fields = {"firstName": "Léa", "lastName": "Martin", "dob": "1990-01-31", "country": "FR",
+              "residencyStatus": "resident", "nationalId": "FR123456"}
+    first = server.request("POST", f"/api/v2/kyc-profiles/{user}/versions", key, {"initialData": fields})["data"]["id"]
+    server.request("POST", f"/api/v2/kyc-profile-versions/{first}/submissions", key, {})
+    server.request("POST", f"/api/v2/kyc-profile-versions/{first}/update-requests", key,
+                   {"reason": "Your married name is on the passport", "requiredFields": ["lastName", "passport"]})
+    second = server.request("POST", f"/api/v2/kyc-profiles/{user}/versions", key, {})["data"]["id"]
+    server.request("PATCH", f"/api/v2/kyc-profile-versions/{second}", key, {"lastName": "Martin-Durand"})
+    server.request("POST", f"/api/v2/kyc-profile-versions/{second}/documents", key,
+                   {"type": "passport", "fileName": "passport.png", "mimeType": "image/png", "fileData": portrait_png(320, 220)})
+    server.request("POST", f"/api/v2/kyc-profile-versions/{second}/submissions", key, {})
+    return {"user": user, "first": first, "version": second}

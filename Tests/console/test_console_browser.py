@@ -194,16 +194,42 @@ def test_admin_creates_an_api_key(browser, server, sandbox, shots):
     shot(browser, shots, "15-users")
 
 
+def test_reject_a_kyc_version_with_a_short_then_a_valid_reason(browser, server, kyc, shots):
+    sign_in(browser, server, "kim@example.com")
+    assert browser.current_url.endswith("/console/kyc"), "a KYC reviewer lands on the KYC queue"
+    shot(browser, shots, "16-kyc-queue")
+    submit(browser, browser.find_element(By.CSS_SELECTOR, f"a[href='/console/kyc/versions/{kyc['version']}']"))
+    changed = browser.find_element(By.CSS_SELECTOR, "#fields tr.changed").text
+    assert "Martin-Durand" in changed and "Martin" in changed, "the change against version 1 is marked"
+    passport = browser.find_element(By.CSS_SELECTOR, ".document img")
+    assert browser.execute_script("return arguments[0].naturalWidth", passport) == 320, "the passport image renders"
+    shot(browser, shots, "17-kyc-version")
+    browser.find_element(By.ID, "rejection_reason").send_keys("Blurry")
+    submit(browser, browser.find_element(By.ID, "reject"))
+    assert "at least 10 characters" in browser.find_element(By.ID, "error").text
+    assert browser.find_element(By.ID, "version-status").text == "under_review"
+    shot(browser, shots, "18-kyc-reject-refused")
+    reason = browser.find_element(By.ID, "rejection_reason")
+    reason.clear()
+    reason.send_keys("The passport image is too blurred to read the name.")
+    submit(browser, browser.find_element(By.ID, "reject"))
+    assert browser.find_element(By.ID, "version-status").text == "rejected"
+    assert "Rejected." in browser.find_element(By.ID, "notice").text
+    shot(browser, shots, "19-kyc-rejected")
+    version = server.request("GET", f"/api/v2/kyc-profile-versions/{kyc['version']}", server.admin_key)["data"]
+    assert version["status"] == "rejected" and version["reviewedBy"].startswith("console:")
+
+
 def test_a_reviewer_without_a_kyc_role_sees_no_kyc_pages(browser, server, shots):
     sign_in(browser, server, "rita@example.com")
     assert "KYC" not in browser.find_element(By.CSS_SELECTOR, "header.top nav").text
     browser.get(server.base + "/console/kyc")
     assert "You do not have access" in browser.page_source
-    shot(browser, shots, "16-kyc-refused")
+    shot(browser, shots, "20-kyc-refused")
     sign_in(browser, server, "kim@example.com")
     nav = browser.find_element(By.CSS_SELECTOR, "header.top nav").text
     assert "KYC reviews" in nav and "Sessions queue" not in nav
-    shot(browser, shots, "17-kyc-slot")
+    shot(browser, shots, "21-kyc-queue-for-kim")
     submit(browser, browser.find_element(By.XPATH, "//button[.='Sign out']"))
     assert "/console/login" in browser.current_url
 
