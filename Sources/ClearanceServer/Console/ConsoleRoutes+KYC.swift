@@ -73,7 +73,9 @@ extension ConsoleRoutes {
         var values: [String: Any] = [
             "id": version.id, "user_id": version.userID, "number": version.versionNumber,
             "status": ConsoleFormat.status(version.status.rawValue),
-            "outcome": version.reviewOutcome?.rawValue ?? "", "has_outcome": version.reviewOutcome != nil,
+            // The outcome only where it adds something ("changes_requested"), not "rejected (rejected)".
+            "outcome": version.reviewOutcome?.rawValue ?? "",
+            "has_outcome": version.reviewOutcome.map { $0.rawValue != version.status.rawValue } ?? false,
             "submitted": version.submittedAt.map(ConsoleFormat.time) ?? "—",
             "submitted_by": version.submittedBy.map { emails[$0] ?? $0 } ?? "—",
             "fields": fields, "has_previous": previous != nil, "previous_number": previous?.versionNumber ?? 0,
