@@ -63,7 +63,7 @@ struct WebhookDeliveryTests {
 
     /// Waits until the destination's deliveries have `attempts` attempts each.
     func settled(_ server: TestServer, _ destinationID: String, attempts: Int) async throws -> [SQLWebhookDeliveryRepository.LogEntry] {
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(60)
         var entries: [SQLWebhookDeliveryRepository.LogEntry] = []
         while ContinuousClock.now < deadline {
             entries = try await deliveries(server, destinationID)
@@ -97,7 +97,7 @@ struct WebhookDeliveryTests {
         try await TestServer.with { server in
             let hook = try await destination(server, receiver.url)
             // Long enough for a loaded machine; the hanging receiver gets 300 ms.
-            try await Self.withWorker(server.store, retryScale: 100, timeout: answer == .timeout ? .milliseconds(300) : .seconds(5)) {
+            try await Self.withWorker(server.store, retryScale: 100, timeout: answer == .timeout ? .milliseconds(300) : .seconds(30)) {
                 let started = Date()
                 _ = try await change(server)
                 let entries = try await settled(server, hook.id, attempts: 1)
@@ -177,19 +177,20 @@ struct WebhookDeliveryTests {
         }
     }
 
-    /// With polling set to a minute, only the commit's wake-up can deliver
-    /// within seconds. (Its latency is measured by scripts/bench, not here.)
+    /// With polling set to ten minutes, only the commit's wake-up can deliver
+    /// within the wait (generous: the whole suite loads this 2-core machine).
+    /// Its latency is measured by scripts/bench/webhooks.sh, not here.
     @Test func aNewEventIsPickedUpAtCommitNotByPolling() async throws {
         let receiver = try await LoopbackReceiver.start()
         defer { Task { await receiver.close() } }
         try await TestServer.with { server in
             _ = try await destination(server, receiver.url)
-            try await Self.withWorker(server.store, poll: .seconds(60)) {
+            try await Self.withWorker(server.store, poll: .seconds(600)) {
                 // Let the worker reach its idle wait first.
                 try await Task.sleep(for: .milliseconds(200))
                 for round in 1...3 {
                     _ = try await change(server)
-                    let received = try await receiver.wait(for: 3 * round, timeout: .seconds(5))
+                    let received = try await receiver.wait(for: 3 * round, timeout: .seconds(60))
                     #expect(received.count == 3 * round, "round \(round) arrived without polling")
                 }
             }
@@ -208,12 +209,12 @@ struct WebhookDeliveryTests {
             let other = try await DatabaseFactory.open(server.location, logger: TestDatabase.logger)
             let otherStore = Store(database: other, sealer: server.store.sealer)
             do {
-                try await Self.withWorker(otherStore, poll: .seconds(60)) {
+                try await Self.withWorker(otherStore, poll: .seconds(600)) {
                     try await Task.sleep(for: .milliseconds(200))
                     _ = try await change(server)
-                    let first = try await receiver.wait(for: 3, timeout: .seconds(5))
+                    let first = try await receiver.wait(for: 3, timeout: .seconds(60))
                     #expect(first.count == 3, "the other process's worker was woken by NOTIFY")
-                    try await Self.withWorker(server.store, poll: .seconds(60)) {
+                    try await Self.withWorker(server.store, poll: .seconds(600)) {
                         try await withThrowingTaskGroup(of: Void.self) { group in
                             for _ in 0..<40 {
                                 group.addTask {
@@ -225,7 +226,7 @@ struct WebhookDeliveryTests {
                             }
                             try await group.waitForAll()
                         }
-                        let all = try await receiver.wait(for: 123, timeout: .seconds(20))
+                        let all = try await receiver.wait(for: 123, timeout: .seconds(60))
                         try await Task.sleep(for: .milliseconds(300))
                         let ids = receiver.requests.compactMap { $0.header("webhook-id") }
                         #expect(all.count == 123)
