@@ -10,7 +10,10 @@ import ClearanceTestSupport
 
 /// The reviewer console over real HTTP: sign-in, cookies, CSRF, lock-out,
 /// expiry, role gating, and decisions that go through the API's function.
-@Suite("Reviewer console")
+// Serialized: each test makes its own database. With sixteen more created at
+// once, two concurrency tests of other suites timed out on a loaded machine
+// with PostgreSQL (twice); serialized, the whole suite passed.
+@Suite("Reviewer console", .serialized)
 struct ConsoleTests {
     @Test func signInSetsAHardenedCookieAndSignOutEndsTheSession() async throws {
         try await TestServer.with(configuration: .consoleTest()) { server in
