@@ -35,14 +35,19 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-workers"), help: "Serve HTTP only; run the background workers with `clearance worker` elsewhere.")
     var noWorkers = false
 
+    @Option(name: .customLong("review-sla-hours"), help: "Reviewer console: hours in review before a session is overdue (CLEARANCE_REVIEW_SLA_HOURS, default 24).")
+    var reviewSLAHours: Double?
+
     func run() async throws {
         let environment = Runtime.environment
         let (host, port) = try Settings.listen(flag: listen, environment: environment)
-        let configuration = ServerConfiguration(
+        var draft = ServerConfiguration(
             host: host, port: port,
             publicURL: try Settings.publicURL(flag: publicURL, environment: environment, host: host, port: port),
             bodyLimit: try Settings.bodyLimit(flag: bodyLimit, environment: environment),
             allowPrivateWebhookTargets: try Settings.allowPrivateWebhookTargets(flag: allowPrivateWebhookTargets, environment: environment))
+        draft.reviewSLAHours = try Settings.reviewSLAHours(flag: reviewSLAHours, environment: environment)
+        let configuration = draft
         let logger = Runtime.logger()
         let store = try await Runtime.openStore(storeOptions, migrate: !noMigrate)
 

@@ -125,4 +125,14 @@ public enum Settings {
         }
         return value
     }
+
+    /// `CLEARANCE_REVIEW_SLA_HOURS`: the reviewer console marks sessions in
+    /// review longer than this as overdue.
+    public static func reviewSLAHours(flag: Double?, environment: [String: String]) throws -> Double {
+        let text = flag.map { String($0) } ?? environment["CLEARANCE_REVIEW_SLA_HOURS"] ?? "24"
+        guard let value = Double(text), value > 0, value <= 8760 else {
+            throw ConfigurationError(setting: "CLEARANCE_REVIEW_SLA_HOURS", "'\(text)' is not a number of hours from 0 to 8760")
+        }
+        return value
+    }
 }

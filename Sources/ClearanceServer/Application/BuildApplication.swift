@@ -67,6 +67,9 @@ public func buildRouter(_ environment: ServerEnvironment) throws -> Router<Clear
     KYCRoutes(store: store, clock: clock).register(on: api)
     KYCDocumentRoutes(store: store, clock: clock).register(on: api)
     attestations.register(on: api)
+    // The reviewer console: HTML pages with their own cookie sign-in, outside the API group.
+    ConsoleRoutes(store: store, clock: clock, configuration: environment.configuration, renderer: try ConsoleRenderer())
+        .register(on: router)
     return router
 }
 

@@ -13,6 +13,11 @@ public struct ServerConfiguration: Sendable {
     /// Lets webhooks go to http:// and private, loopback or link-local
     /// addresses (`CLEARANCE_ALLOW_PRIVATE_WEBHOOK_TARGETS=1`). Off by default.
     public var allowPrivateWebhookTargets: Bool
+    /// Reviewer console: sessions in review longer than this are overdue
+    /// (`CLEARANCE_REVIEW_SLA_HOURS`).
+    public var reviewSLAHours: Double = 24
+    /// Reviewer console: password hashing, lock-out and session lifetimes.
+    public var consolePolicy = ConsolePolicy()
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, publicURL: String? = nil, bodyLimit: Int = defaultBodyLimit,

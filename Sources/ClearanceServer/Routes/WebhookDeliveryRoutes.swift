@@ -99,14 +99,7 @@ struct WebhookDeliveryRoutes {
         let principal = try context.require(.writeWebhooks)
         let destination = try await destination(context, principal)
         let entry = try await entry(context, destination: destination)
-        try await store.deliveries.resend(id: entry.id, now: clock.now())
-        try await store.database.transaction { [store] sql in
-            try await store.audit.append(
-                AuditEvent(
-                    actor: principal.actor, action: "webhook_delivery.resent", subjectType: "webhook_delivery", subjectID: entry.id,
-                    after: ["event_id": .string(entry.eventID)], requestID: context.requestID),
-                at: clock.now(), on: sql)
-        }
+        try await WebhookResend.resend(entry, principal: principal, store: store, requestID: context.requestID, now: clock.now())
         var resent = entry
         resent.status = "pending"
         resent.nextAttemptAt = clock.now()

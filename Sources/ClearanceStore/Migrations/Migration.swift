@@ -25,6 +25,10 @@ public enum Migrations {
         M0010_CreateKYC(),
         M0011_CreateKYCAttestations(),
         M0012_IndexWebhookLeases(),
+        // 0030–0039: the reviewer console.
+        M0030_CreateConsoleUsers(),
+        M0031_CreateConsoleSessions(),
+        M0032_CreateReviewAssignments(),
     ]
 
     public static var latestVersion: Int { all.map(\.version).max() ?? 0 }

@@ -208,21 +208,23 @@ public struct SQLWebhookDeliveryRepository: Sendable {
                 SELECT d.*, e.session_id, e.webhook_type, e.sequence \(from)\(whereClause)
                 ORDER BY d.created_at DESC, e.sequence DESC LIMIT \(bind: limit) OFFSET \(bind: offset)
                 """).all()
-            return (total, try rows.map { row in
-                LogEntry(
-                    id: try row.decode(column: "id", as: String.self), eventID: try row.decode(column: "event_id", as: String.self),
-                    destinationID: try row.decode(column: "destination_id", as: String.self),
-                    sessionID: try row.decode(column: "session_id", as: String?.self),
-                    webhookType: try row.decode(column: "webhook_type", as: String.self),
-                    sequence: try row.decode(column: "sequence", as: Int64.self),
-                    status: try row.decode(column: "status", as: String.self), attempts: try row.decode(column: "attempts", as: Int.self),
-                    lastStatusCode: try row.decode(column: "last_status_code", as: Int?.self),
-                    lastError: try row.decode(column: "last_error", as: String?.self),
-                    createdAt: Timestamp.date(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
-                    deliveredAt: try row.decode(column: "delivered_at", as: Int64?.self).map(Timestamp.date(milliseconds:)),
-                    nextAttemptAt: Timestamp.date(milliseconds: try row.decode(column: "next_attempt_at", as: Int64.self)))
-            })
+            return (total, try rows.map(Self.logEntry))
         }
+    }
+
+    static func logEntry(_ row: any SQLRow) throws -> LogEntry {
+        LogEntry(
+            id: try row.decode(column: "id", as: String.self), eventID: try row.decode(column: "event_id", as: String.self),
+            destinationID: try row.decode(column: "destination_id", as: String.self),
+            sessionID: try row.decode(column: "session_id", as: String?.self),
+            webhookType: try row.decode(column: "webhook_type", as: String.self),
+            sequence: try row.decode(column: "sequence", as: Int64.self),
+            status: try row.decode(column: "status", as: String.self), attempts: try row.decode(column: "attempts", as: Int.self),
+            lastStatusCode: try row.decode(column: "last_status_code", as: Int?.self),
+            lastError: try row.decode(column: "last_error", as: String?.self),
+            createdAt: Timestamp.date(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
+            deliveredAt: try row.decode(column: "delivered_at", as: Int64?.self).map(Timestamp.date(milliseconds:)),
+            nextAttemptAt: Timestamp.date(milliseconds: try row.decode(column: "next_attempt_at", as: Int64.self)))
     }
 
     public func attempts(deliveryID: String) async throws -> [Attempt] {
