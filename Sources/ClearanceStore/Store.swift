@@ -16,6 +16,7 @@ public struct Store: Sendable {
     public let webhookDestinations: any WebhookDestinationRepository
     public let outbox: any WebhookOutboxRepository
     public let deliveries: SQLWebhookDeliveryRepository
+    public let emails: SQLEmailOutboxRepository
 
     public init(database: any Database, sealer: Sealer) {
         self.database = database
@@ -29,5 +30,6 @@ public struct Store: Sendable {
         self.webhookDestinations = SQLWebhookDestinationRepository(database: database, sealer: sealer)
         self.outbox = SQLWebhookOutboxRepository(database: database, sealer: sealer)
         self.deliveries = SQLWebhookDeliveryRepository(database: database)
+        self.emails = SQLEmailOutboxRepository(database: database, sealer: sealer)
     }
 }

@@ -52,7 +52,8 @@ public func buildRouter(_ environment: ServerEnvironment) throws -> Router<Clear
     APIKeyRoutes(store: store, clock: clock, publicURL: publicURL).register(on: api)
     AuditRoutes(store: store, publicURL: publicURL).register(on: api)
     WorkflowRoutes(store: store, clock: clock, publicURL: publicURL).register(on: api)
-    SessionRoutes(store: store, clock: clock, publicURL: publicURL).register(on: api)
+    SessionRoutes(store: store, clock: clock, publicURL: publicURL, sender: environment.configuration.emailSender).register(on: api)
+    SessionEmailRoutes(store: store, clock: clock, publicURL: publicURL, sender: environment.configuration.emailSender).register(on: api)
     WebhookDestinationRoutes(
         store: store, clock: clock, publicURL: publicURL,
         targetGuard: WebhookTargetGuard(allowPrivate: environment.configuration.allowPrivateWebhookTargets)

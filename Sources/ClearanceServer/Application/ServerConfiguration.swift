@@ -13,6 +13,8 @@ public struct ServerConfiguration: Sendable {
     /// Lets webhooks go to http:// and private, loopback or link-local
     /// addresses (`CLEARANCE_ALLOW_PRIVATE_WEBHOOK_TARGETS=1`). Off by default.
     public var allowPrivateWebhookTargets: Bool
+    /// The organisation's name and address on emails to the people verified.
+    public var emailSender = EmailSender()
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, publicURL: String? = nil, bodyLimit: Int = defaultBodyLimit,

@@ -22,6 +22,7 @@ public enum Migrations {
         M0007_CreateWebhookDestinations(),
         M0008_CreateWebhookOutbox(),
         M0009_CreateWebhookAttempts(),
+        M0020_CreateEmailOutbox(),
     ]
 
     public static var latestVersion: Int { all.map(\.version).max() ?? 0 }

@@ -10,6 +10,7 @@ struct SessionRoutes {
     let store: Store
     let clock: ServerClock
     let publicURL: String
+    var sender = EmailSender()
 
     func register(on group: RouterGroup<ClearanceRequestContext>) {
         group.post("/v3/session/", use: create)
@@ -21,7 +22,7 @@ struct SessionRoutes {
         group.patch("/v3/session/:session_id/features/:node_id/update-status/", use: updateNode)
     }
 
-    var service: SessionService { SessionService(store: store) }
+    var service: SessionService { SessionService(store: store, emailSender: sender, publicURL: publicURL) }
 
     @Sendable func create(_ request: Request, context: ClearanceRequestContext) async throws -> Response {
         let principal = try context.require(.writeSessions)
