@@ -102,9 +102,26 @@ def server_context(certificate):
     return context
 
 
-def start_clearance(smtp_url, **extra):
-    env = {"CLEARANCE_SMTP_URL": smtp_url, "CLEARANCE_EMAIL_FROM": "kyc@acme.example",
-           "CLEARANCE_EMAIL_FROM_NAME": ORG, "CLEARANCE_EMAIL_RETRY_SCALE": "0.001"}
+def own_database():
+    """Each server here gets a database of its own (a shared one would let
+    one server's email worker send another's mail, and only the first
+    server of a database prints an admin key): a new PostgreSQL database
+    when the suite runs on PostgreSQL, else a new SQLite file."""
+    url = os.environ.get("CLEARANCE_DATABASE_URL", "")
+    admin = os.environ.get("CLEARANCE_TEST_POSTGRES_URL")
+    bindir = os.environ.get("CLEARANCE_PG_BINDIR")
+    if url.startswith("postgres") and admin and bindir:
+        name = "clearance_email_%d_%d" % (os.getpid(), int(time.time() * 1e6))
+        subprocess.run([os.path.join(bindir, "psql"), admin, "-qc", f"CREATE DATABASE {name}"], check=True)
+        return admin.rsplit("/", 1)[0] + "/" + name
+    return "sqlite://" + os.path.join(tempfile.mkdtemp(prefix="clearance-email-db-"), "clearance.db")
+
+
+def start_clearance(smtp_url=None, **extra):
+    env = {"CLEARANCE_EMAIL_FROM": "kyc@acme.example", "CLEARANCE_EMAIL_FROM_NAME": ORG,
+           "CLEARANCE_EMAIL_RETRY_SCALE": "0.001", "CLEARANCE_DATABASE_URL": own_database()}
+    if smtp_url:
+        env["CLEARANCE_SMTP_URL"] = smtp_url
     env.update(extra)
     return Server(env)
 
@@ -319,7 +336,7 @@ def test_smtps_implicit_tls(certificate):
 
 
 def test_without_smtp_the_default_writes_eml_files():
-    server = Server()
+    server = start_clearance()
     try:
         key = server.key("sandbox", roles=["admin"])
         create(server, key, "approve", contact_details={"email": "files@example.com", "send_notification_emails": True,
