@@ -29,7 +29,7 @@ extension Settings {
     public static func emailSender(flagAddress: String?, flagName: String?, environment: [String: String]) throws -> EmailSender {
         let address = flagAddress ?? environment["CLEARANCE_EMAIL_FROM"] ?? EmailSender.defaultAddress
         guard FieldRules.isEmail(address), address.allSatisfy(\.isASCII) else {
-            throw ConfigurationError(setting: "CLEARANCE_EMAIL_FROM", "'\(address)' is not a plain ASCII email address")
+            throw ConfigurationError(setting: "CLEARANCE_EMAIL_FROM", "\(address.debugDescription) is not a plain ASCII email address")
         }
         let name = flagName ?? environment["CLEARANCE_EMAIL_FROM_NAME"] ?? "Clearance"
         guard !name.isEmpty, name.count <= 100, name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) else {
@@ -39,14 +39,18 @@ extension Settings {
     }
 
     /// SMTP when `CLEARANCE_SMTP_URL` is set, else `.eml` files.
-    public static func mailTransport(_ options: EmailOptions, dataDirectory: String, environment: [String: String]) throws -> any MailTransport {
+    public static func mailTransport(
+        _ options: EmailOptions, dataDirectory: String, environment: [String: String], heloName: String = "clearance.local"
+    ) throws -> any MailTransport {
         let caFile = options.smtpCAFile ?? environment["CLEARANCE_SMTP_CA_FILE"]
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw ConfigurationError(setting: "CLEARANCE_SMTP_CA_FILE", "cannot read \(caFile)")
         }
         if let text = options.smtpURL ?? environment["CLEARANCE_SMTP_URL"] {
             do {
-                return try SMTPTransport(configuration: try SMTPConfiguration.parse(text, caFile: caFile))
+                var configuration = try SMTPConfiguration.parse(text, caFile: caFile)
+                configuration.heloName = heloName
+                return try SMTPTransport(configuration: configuration)
             } catch let error as SMTPConfiguration.ParseError {
                 throw ConfigurationError(setting: "CLEARANCE_SMTP_URL", error.description)
             } catch {
@@ -74,7 +78,11 @@ extension Settings {
     ) throws -> EmailDeliveryService {
         let environment = Runtime.environment
         let dataDirectory = try dataDirectory(flag: storeOptions.dataDirectory, environment: environment)
-        let transport = try mailTransport(options, dataDirectory: dataDirectory, environment: environment)
+        // EHLO names the sending domain, as receiving servers expect.
+        let sender = try emailSender(flagAddress: options.emailFrom, flagName: options.emailFromName, environment: environment)
+        let transport = try mailTransport(
+            options, dataDirectory: dataDirectory, environment: environment,
+            heloName: sender.address.split(separator: "@").last.map(String.init) ?? "clearance.local")
         Console.line("clearance: emails go to \(transport.summary)")
         return EmailDeliveryService(
             store: store, transport: transport, retryScale: try emailRetryScale(environment: environment), logger: logger)
