@@ -304,6 +304,21 @@ struct SessionEmailTests {
             #expect(sent.status == "sent")
             #expect(sent.attempts == 2)
             #expect(try await server.emails(refused).first?.status == "failed", "a failed email is not retried")
+            // The session's email log shows it to reviewers, without the address.
+            try await server.test { client in
+                let log = try await client.json(.get, "/v3/session/\(refused.id)/emails/", key: server.adminKey)
+                #expect(log.status == .ok)
+                let results = try #require(log.json["results"] as? [[String: Any]])
+                #expect(results.count == 1)
+                #expect(results.first?["kind"] as? String == "decision_declined")
+                #expect(results.first?["status"] as? String == "failed")
+                #expect(results.first?["attempts"] as? Int == 1)
+                #expect(!log.text.contains("nobody@example.com"))
+                let pendingLog = try await client.json(.get, "/v3/session/\(delayed.id)/emails/", key: server.adminKey)
+                #expect((pendingLog.json["results"] as? [[String: Any]])?.first?["sent_at"] is String)
+                let missing = try await client.json(.get, "/v3/session/\(UUID().uuidString)/emails/", key: server.adminKey)
+                #expect(missing.status == .notFound)
+            }
         }
     }
 

@@ -58,6 +58,10 @@ public struct EmailStatus: Sendable, Equatable {
     public var lastError: String?
     public var sessionID: String?
     public var subjectID: String?
+    public var createdAt: Date
+    public var sentAt: Date?
+    /// When the next attempt is due, while the email is pending.
+    public var nextAttemptAt: Date?
 }
 
 /// The email outbox. Enqueue runs in the caller's transaction; claiming is
@@ -159,7 +163,7 @@ public struct SQLEmailOutboxRepository: Sendable {
         }
     }
 
-    /// A session's emails, oldest first.
+    /// A session's (or another subject's) emails, oldest first.
     public func emails(sessionID: String? = nil, subjectID: String? = nil) async throws -> [EmailStatus] {
         try await database.read { sql in
             let rows: [any SQLRow]
@@ -181,7 +185,11 @@ public struct SQLEmailOutboxRepository: Sendable {
                     attempts: try row.decode(column: "attempts", as: Int.self),
                     lastError: try row.decode(column: "last_error", as: String?.self),
                     sessionID: try row.decode(column: "session_id", as: String?.self),
-                    subjectID: try row.decode(column: "subject_id", as: String?.self))
+                    subjectID: try row.decode(column: "subject_id", as: String?.self),
+                    createdAt: Timestamp.date(milliseconds: try row.decode(column: "created_at", as: Int64.self)),
+                    sentAt: try row.decode(column: "sent_at", as: Int64?.self).map(Timestamp.date(milliseconds:)),
+                    nextAttemptAt: try row.decode(column: "status", as: String.self) == "pending"
+                        ? Timestamp.date(milliseconds: try row.decode(column: "next_attempt_at", as: Int64.self)) : nil)
             }
         }
     }

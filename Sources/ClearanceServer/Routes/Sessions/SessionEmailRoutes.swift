@@ -14,6 +14,29 @@ struct SessionEmailRoutes {
     func register(on group: RouterGroup<ClearanceRequestContext>) {
         group.post("/v3/session/:session_id/decision-email-preview/", use: decisionPreview)
         group.post("/v3/session/:session_id/resubmission-preview/", use: resubmissionPreview)
+        group.get("/v3/session/:session_id/emails/", use: log)
+    }
+
+    /// Whether and when the person was told: each email of the session,
+    /// oldest first, without its content or address.
+    @Sendable func log(_ request: Request, context: ClearanceRequestContext) async throws -> Response {
+        let principal = try context.require(.readSessions)
+        let id = try SessionRoutes.sessionID(context)
+        guard try await store.sessions.find(id: id, environment: principal.environment) != nil else {
+            throw APIError.notFound("No session with this id.")
+        }
+        let emails = try await store.emails.emails(sessionID: id)
+        let results: [JSONValue] = emails.map { email in
+            [
+                "email_id": .string(email.id), "kind": .string(email.kind.rawValue), "language": .string(email.language),
+                "status": .string(email.status), "attempts": .int(Int64(email.attempts)),
+                "last_error": email.lastError.map(JSONValue.string) ?? .null,
+                "created_at": .string(Timestamp.iso8601(email.createdAt)),
+                "sent_at": email.sentAt.map { .string(Timestamp.iso8601($0)) } ?? .null,
+                "next_attempt_at": email.nextAttemptAt.map { .string(Timestamp.iso8601($0)) } ?? .null,
+            ]
+        }
+        return try JSONResponse.make(["count": .int(Int64(results.count)), "results": .array(results)] as JSONValue)
     }
 
     var service: SessionService { SessionService(store: store, emailSender: sender, publicURL: publicURL) }
