@@ -205,7 +205,9 @@ public struct SessionService: Sendable {
             guard var session = try await store.sessions.lock(id: id, environment: principal.environment, on: sql) else {
                 return nil
             }
-            let currentNodes = try await store.sessions.nodes(sessionID: session.id, on: sql)
+            // Nodes only when needed: the hot path (no email, no resubmission) skips the read.
+            let currentNodes = change.sendEmail || change.newStatus == .resubmitted
+                ? try await store.sessions.nodes(sessionID: session.id, on: sql) : []
             let recipient = Self.recipient(session, nodes: currentNodes, requested: change.emailAddress)
             switch SessionStateMachine.manual(
                 current: session.status, requested: change.newStatus, sendEmail: change.sendEmail,
