@@ -348,7 +348,9 @@ struct KYCEmailTests {
             let sender = TestServer.emailConfiguration.emailSender
             let changes = KYCEmails.Request(
                 environment: .live, profileID: "profile-1", recipient: "zoe@example.com", language: "it", firstName: "Zoë",
-                decision: .changesRequested(reason: "Indirizzo illeggibile.", fields: ["address", "date_of_birth"], dueDate: "2030-03-01"))
+                decision: .changesRequested(
+                    reason: "Indirizzo illeggibile.", fields: ["address", "date_of_birth"],
+                    dueAt: Date(timeIntervalSince1970: 1_898_208_000)))  // 2030-02-25T00:00:00Z
             let rejected = KYCEmails.Request(
                 environment: .live, profileID: "profile-1", recipient: "zoe@example.com", language: "ja", firstName: nil,
                 decision: .rejected(reason: "制裁リストに該当"))
@@ -373,12 +375,16 @@ struct KYCEmailTests {
             let delivery = EmailDeliveryService(
                 store: server.store, transport: EMLDirectoryTransport(directory: directory), logger: TestDatabase.logger)
             #expect(await delivery.deliverDue() == 2)
-            #expect(try FileManager.default.contentsOfDirectory(atPath: directory).count == 2)
+            let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+            #expect(files.count == 2)
+            let texts = try files.map { try String(contentsOfFile: (directory as NSString).appendingPathComponent($0), encoding: .utf8) }
+            #expect(texts.contains { $0.contains("Content-Language: it") } && texts.contains { $0.contains("Content-Language: ja") })
+            #expect(KYCEmails.dueText(Date(timeIntervalSince1970: 1_898_208_000)) == "2030-02-25")
+            #expect(KYCEmails.dueText(Date(timeIntervalSince1970: 1_898_208_000 + 17 * 3600 + 30 * 60)) == "2030-02-25 17:30 UTC")
 
             for (request, field) in [
                 (KYCEmails.Request(environment: .live, profileID: "p", recipient: "bad\r\nBcc: x@y.z", language: "en", firstName: nil, decision: .rejected(reason: "r")), "email"),
                 (KYCEmails.Request(environment: .live, profileID: "p", recipient: "a@b.com", language: "xx", firstName: nil, decision: .rejected(reason: "r")), "language"),
-                (KYCEmails.Request(environment: .live, profileID: "p", recipient: "a@b.com", language: "en", firstName: nil, decision: .changesRequested(reason: "r", fields: [], dueDate: "31/12/2030")), "due_date"),
             ] {
                 do {
                     try await server.store.database.transaction { sql in

@@ -9,8 +9,9 @@ import ClearanceStore
 public enum KYCEmails {
     public enum Decision: Sendable, Equatable {
         /// Changes requested: the reason, the fields to change (as the
-        /// reviewer names them), and the date they are due, `YYYY-MM-DD`.
-        case changesRequested(reason: String, fields: [String], dueDate: String?)
+        /// reviewer names them), and when they are due (the action
+        /// request's `dueAt`).
+        case changesRequested(reason: String, fields: [String], dueAt: Date?)
         case rejected(reason: String)
     }
 
@@ -37,7 +38,7 @@ public enum KYCEmails {
     }
 
     /// Renders and queues the email in the caller's transaction; answers the
-    /// outbox id. 400 naming the field for a bad address, language or date.
+    /// outbox id. 400 naming `email` or `language` when they are unusable.
     @discardableResult
     public static func enqueue(
         _ request: Request, sender: EmailSender, store: Store, now: Date, on sql: any SQLDatabase
@@ -66,17 +67,25 @@ public enum KYCEmails {
         }
         let content: EmailContent
         switch request.decision {
-        case .changesRequested(let reason, let fields, let dueDate):
-            if let dueDate, FieldRules.date(dueDate) == nil {
-                issues.append(FieldIssue(path: "due_date", message: "Must be a date written YYYY-MM-DD."))
-            }
+        case .changesRequested(let reason, let fields, let dueAt):
             content = EmailContent(
                 kind: .kycChangesRequested, firstName: request.firstName, reason: reason,
-                fields: fields.map(MIMEBuilder.headerSafe).filter { !$0.isEmpty }, dueDate: dueDate)
+                fields: fields.map(MIMEBuilder.headerSafe).filter { !$0.isEmpty }, dueDate: dueAt.map(dueText))
         case .rejected(let reason):
             content = EmailContent(kind: .kycRejected, firstName: request.firstName, reason: reason)
         }
         guard issues.isEmpty else { throw APIError.validation(issues) }
         return content
+    }
+
+    /// `2030-01-31`, or `2030-01-31 17:00 UTC` when the deadline is not at
+    /// midnight: forms no reader misreads, whatever their locale.
+    public static func dueText(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+        let day = String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+        if parts.hour == 0 && parts.minute == 0 { return day }
+        return day + String(format: " %02d:%02d UTC", parts.hour ?? 0, parts.minute ?? 0)
     }
 }
