@@ -17,6 +17,11 @@ public struct Store: Sendable {
     public let outbox: any WebhookOutboxRepository
     public let deliveries: SQLWebhookDeliveryRepository
     public let emails: SQLEmailOutboxRepository
+    /// How emails queued through this store sign and link (set from the
+    /// server's configuration by `withEmail`), so every caller that renders
+    /// one (API, console, KYC actions) uses the deployment's values.
+    public private(set) var emailSender = EmailSender()
+    public private(set) var emailLinkBase = "http://127.0.0.1:8080"
 
     public init(database: any Database, sealer: Sealer) {
         self.database = database
@@ -31,5 +36,13 @@ public struct Store: Sendable {
         self.outbox = SQLWebhookOutboxRepository(database: database, sealer: sealer)
         self.deliveries = SQLWebhookDeliveryRepository(database: database)
         self.emails = SQLEmailOutboxRepository(database: database, sealer: sealer)
+    }
+
+    /// This store, with emails signed by `sender` and linking under `linkBase`.
+    public func withEmail(sender: EmailSender, linkBase: String) -> Store {
+        var copy = self
+        copy.emailSender = sender
+        copy.emailLinkBase = linkBase
+        return copy
     }
 }

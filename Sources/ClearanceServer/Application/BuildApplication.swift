@@ -32,7 +32,7 @@ public struct ServerEnvironment: Sendable {
 /// them: request id → metrics → errors → body limit → (authentication →
 /// idempotency → route) for the API families.
 public func buildRouter(_ environment: ServerEnvironment) throws -> Router<ClearanceRequestContext> {
-    let store = environment.store
+    let store = environment.store.withEmail(sender: environment.configuration.emailSender, linkBase: environment.configuration.publicURL)
     let clock = environment.clock
     let publicURL = environment.configuration.publicURL
     let router = Router(context: ClearanceRequestContext.self)
@@ -52,8 +52,8 @@ public func buildRouter(_ environment: ServerEnvironment) throws -> Router<Clear
     APIKeyRoutes(store: store, clock: clock, publicURL: publicURL).register(on: api)
     AuditRoutes(store: store, publicURL: publicURL).register(on: api)
     WorkflowRoutes(store: store, clock: clock, publicURL: publicURL).register(on: api)
-    SessionRoutes(store: store, clock: clock, publicURL: publicURL, sender: environment.configuration.emailSender).register(on: api)
-    SessionEmailRoutes(store: store, clock: clock, publicURL: publicURL, sender: environment.configuration.emailSender).register(on: api)
+    SessionRoutes(store: store, clock: clock, publicURL: publicURL).register(on: api)
+    SessionEmailRoutes(store: store, clock: clock).register(on: api)
     WebhookDestinationRoutes(
         store: store, clock: clock, publicURL: publicURL,
         targetGuard: WebhookTargetGuard(allowPrivate: environment.configuration.allowPrivateWebhookTargets)

@@ -1,4 +1,5 @@
 import Foundation
+import ClearanceDomain
 
 /// What `serve` was told. Parsing from flags and environment lives in the
 /// CLI; these are the values after validation.

@@ -15,10 +15,11 @@ public struct SessionService: Sendable {
     /// Base of the verification links in emails.
     let publicURL: String
 
-    public init(store: Store, emailSender: EmailSender = EmailSender(), publicURL: String = "http://127.0.0.1:8080") {
+    /// The sender and link base default to the store's (the server's configuration).
+    public init(store: Store, emailSender: EmailSender? = nil, publicURL: String? = nil) {
         self.store = store
-        self.emailSender = emailSender
-        self.publicURL = publicURL
+        self.emailSender = emailSender ?? store.emailSender
+        self.publicURL = publicURL ?? store.emailLinkBase
     }
 
     // MARK: Create

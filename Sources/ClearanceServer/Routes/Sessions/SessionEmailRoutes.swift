@@ -8,8 +8,6 @@ import ClearanceStore
 struct SessionEmailRoutes {
     let store: Store
     let clock: ServerClock
-    let publicURL: String
-    let sender: EmailSender
 
     func register(on group: RouterGroup<ClearanceRequestContext>) {
         group.post("/v3/session/:session_id/decision-email-preview/", use: decisionPreview)
@@ -39,7 +37,7 @@ struct SessionEmailRoutes {
         return try JSONResponse.make(["count": .int(Int64(results.count)), "results": .array(results)] as JSONValue)
     }
 
-    var service: SessionService { SessionService(store: store, emailSender: sender, publicURL: publicURL) }
+    var service: SessionService { SessionService(store: store) }
 
     struct DecisionBody: Decodable {
         var new_status: String

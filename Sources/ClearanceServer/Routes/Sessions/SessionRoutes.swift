@@ -10,7 +10,6 @@ struct SessionRoutes {
     let store: Store
     let clock: ServerClock
     let publicURL: String
-    var sender = EmailSender()
 
     func register(on group: RouterGroup<ClearanceRequestContext>) {
         group.post("/v3/session/", use: create)
@@ -22,7 +21,7 @@ struct SessionRoutes {
         group.patch("/v3/session/:session_id/features/:node_id/update-status/", use: updateNode)
     }
 
-    var service: SessionService { SessionService(store: store, emailSender: sender, publicURL: publicURL) }
+    var service: SessionService { SessionService(store: store) }
 
     @Sendable func create(_ request: Request, context: ClearanceRequestContext) async throws -> Response {
         let principal = try context.require(.writeSessions)
