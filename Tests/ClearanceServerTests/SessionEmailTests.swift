@@ -322,6 +322,46 @@ struct SessionEmailTests {
         }
     }
 
+    @Test func lineBreaksInNamesAndCommentsCannotReachTheHeaders() async throws {
+        try await TestServer.with(configuration: TestServer.emailConfiguration) { server in
+            let driver = SessionDriver(server: server)
+            let workflow = try await server.workflow([.ocr])
+            try await server.test { client in
+                // A name given at creation is checked: 400.
+                let refused = try await client.json(
+                    .post, "/v3/session/", key: server.adminKey,
+                    #"{"workflow_id":"\#(workflow.id)","expected_details":{"first_name":"Eve\r\nBcc: mallory@example.com"}}"#)
+                #expect(refused.status == .badRequest)
+                #expect(errors(refused)["expected_details.first_name"] != nil)
+            }
+            // A name an integration reports in a check's data is free text: it is made safe instead.
+            let created = try await driver.create(workflow, email: "eve@example.com")
+            let session = try await driver.report(
+                created, "feature_ocr", .approved, data: ["first_name": "Eve\r\nBcc: mallory@example.com"])
+            try await server.test { client in
+                let changed = try await client.json(
+                    .patch, "/v3/session/\(session.id)/update-status/", key: server.adminKey,
+                    #"{"new_status":"Declined","send_email":true,"comment":"internal note\r\nBcc: mallory@example.com"}"#)
+                #expect(changed.status == .ok, "\(changed.text)")
+            }
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clearance-inj-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let delivery = EmailDeliveryService(
+                store: server.store, transport: EMLDirectoryTransport(directory: directory), logger: TestDatabase.logger)
+            #expect(await delivery.deliverDue() == 1)
+            let file = try #require(try FileManager.default.contentsOfDirectory(atPath: directory).first)
+            let mime = try String(contentsOfFile: (directory as NSString).appendingPathComponent(file), encoding: .utf8)
+            let head = mime.components(separatedBy: "\r\n\r\n")[0]
+            #expect(!head.lowercased().contains("bcc"), "\(head)")
+            #expect(!mime.contains("mallory"), "the name is only in the base64 body")
+            let textPart = mime.components(separatedBy: "Content-Transfer-Encoding: base64\r\n\r\n")[1]
+                .components(separatedBy: "\r\n--")[0].replacingOccurrences(of: "\r\n", with: "")
+            let text = String(decoding: try #require(Data(base64Encoded: textPart)), as: UTF8.self)
+            #expect(text.hasPrefix("Hello Eve  Bcc: mallory@example.com,\r\n"), "\(text)")
+            #expect(!text.contains("internal note"), "the reviewer's comment is not sent")
+        }
+    }
+
     @Test func deletingTheSessionShredsItsQueuedEmail() async throws {
         try await TestServer.with(configuration: TestServer.emailConfiguration) { server in
             let driver = SessionDriver(server: server)
