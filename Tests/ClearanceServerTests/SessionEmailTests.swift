@@ -184,6 +184,31 @@ struct SessionEmailTests {
         }
     }
 
+    @Test func aResubmissionOfOnlyChecksWithoutThePersonHasNoEmail() async throws {
+        try await TestServer.with(configuration: TestServer.emailConfiguration) { server in
+            let driver = SessionDriver(server: server)
+            let workflow = try await server.workflow([.ocr, .aml])
+            let created = try await driver.create(workflow, email: "zoe@example.com")
+            try await driver.report(created, "feature_ocr", .approved)
+            let session = try await driver.report(created, "feature_aml", .declined)
+            try await server.test { client in
+                let preview = try await client.json(
+                    .post, "/v3/session/\(session.id)/resubmission-preview/", key: server.adminKey, #"{"nodes_to_resubmit":["feature_aml:AML"]}"#)
+                #expect(preview.json["will_be_sent"] as? Bool == false)
+                #expect((preview.json["not_sent_reason"] as? String)?.contains("AML") == true)
+                let path = "/v3/session/\(session.id)/update-status/"
+                let refused = try await client.json(
+                    .patch, path, key: server.adminKey, #"{"new_status":"Resubmitted","send_email":true,"nodes_to_resubmit":["feature_aml:AML"]}"#)
+                #expect(refused.status == .badRequest)
+                #expect(errors(refused)["send_email"] != nil)
+                let quiet = try await client.json(
+                    .patch, path, key: server.adminKey, #"{"new_status":"Resubmitted","nodes_to_resubmit":["feature_aml:AML"]}"#)
+                #expect(quiet.status == .ok, "\(quiet.text)")
+            }
+            #expect(try await server.emails(session).isEmpty)
+        }
+    }
+
     @Test func aVerifiedAddressIsPreferredToTheContactAddress() async throws {
         try await TestServer.with(configuration: TestServer.emailConfiguration) { server in
             let driver = SessionDriver(server: server)

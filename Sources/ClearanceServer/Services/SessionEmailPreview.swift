@@ -47,7 +47,9 @@ extension SessionService {
                 nodes: nodes.map(\.state), requested: requested, kind: session.kind,
                 attemptsUsed: session.resubmit.attemptsUsed, maxAttempts: workflow.settings.maxResubmitAttempts)
             {
-            case .success(let selected): resubmitting = selected.map(\.feature)
+            case .success(let selected):
+                resubmitting = selected.map(\.feature)
+                if notSent == nil, EmailSteps.keys(for: resubmitting).isEmpty { notSent = Self.nothingToAsk }
             case .failure(let failure):
                 // The same 400 update-status would give.
                 throw failure.apiError

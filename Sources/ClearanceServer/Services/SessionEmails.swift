@@ -53,6 +53,10 @@ extension SessionService {
         return SessionEmailPlan(kind: kind, language: language, rendered: rendered, message: message, recipient: recipient)
     }
 
+    /// A resubmission of only the checks that run without the person.
+    static let nothingToAsk =
+        "The selected checks re-run without the person (AML, database, IP): there is nothing to ask them, so no email is sent."
+
     static func decisionKind(_ status: SessionStatus) -> EmailKind? {
         switch status {
         case .approved: .decisionApproved

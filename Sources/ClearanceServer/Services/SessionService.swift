@@ -256,6 +256,9 @@ public struct SessionService: Sendable {
                 session.resubmit = ResubmitInfo(nodes: selection.map(\.nodeID), attemptsUsed: session.resubmit.attemptsUsed + 1)
                 if selection.allSatisfy(\.feature.needsNoUser) { session.lastNoUserResubmitAt = now }
             }
+            if change.sendEmail, change.newStatus == .resubmitted, EmailSteps.keys(for: resubmitting).isEmpty {
+                throw APIError.validation(path: "send_email", Self.nothingToAsk)
+            }
             var email: SessionEmailPlan?
             if change.sendEmail, let kind = Self.decisionKind(change.newStatus) {
                 email = try planEmail(
