@@ -256,11 +256,10 @@ public struct SessionService: Sendable {
                 session.resubmit = ResubmitInfo(nodes: selection.map(\.nodeID), attemptsUsed: session.resubmit.attemptsUsed + 1)
                 if selection.allSatisfy(\.feature.needsNoUser) { session.lastNoUserResubmitAt = now }
             }
-            if change.sendEmail, change.newStatus == .resubmitted, EmailSteps.keys(for: resubmitting).isEmpty {
-                throw APIError.validation(path: "send_email", Self.nothingToAsk)
-            }
             var email: SessionEmailPlan?
-            if change.sendEmail, let kind = Self.decisionKind(change.newStatus) {
+            // A resubmission of only checks that run without the person asks nothing of them: no email.
+            let nothingToAsk = change.newStatus == .resubmitted && EmailSteps.keys(for: resubmitting).isEmpty
+            if change.sendEmail, !nothingToAsk, let kind = Self.decisionKind(change.newStatus) {
                 email = try planEmail(
                     kind: kind, session: session, nodes: currentNodes, requestedAddress: change.emailAddress,
                     language: change.emailLanguage, resubmitting: resubmitting)
