@@ -206,9 +206,8 @@ public struct SessionService: Sendable {
             guard var session = try await store.sessions.lock(id: id, environment: principal.environment, on: sql) else {
                 return nil
             }
-            // Nodes only when needed: the hot path (no email, no resubmission) skips the read.
-            let currentNodes = change.sendEmail || change.newStatus == .resubmitted
-                ? try await store.sessions.nodes(sessionID: session.id, on: sql) : []
+            // Nodes (for a verified address and the first name) only when an email is asked for.
+            let currentNodes = change.sendEmail ? try await store.sessions.nodes(sessionID: session.id, on: sql) : []
             let recipient = Self.recipient(session, nodes: currentNodes, requested: change.emailAddress)
             switch SessionStateMachine.manual(
                 current: session.status, requested: change.newStatus, sendEmail: change.sendEmail,
@@ -226,7 +225,7 @@ public struct SessionService: Sendable {
             if change.newStatus == .resubmitted {
                 guard let workflow = try await store.workflows.find(id: session.workflowID, version: session.workflowVersion)
                 else { throw StoreError.corrupt("session \(session.id) names a missing workflow version") }
-                let nodes = currentNodes
+                let nodes = try await store.sessions.nodes(sessionID: session.id, on: sql)
                 let selection: [SessionNodeState]
                 switch ResubmissionPlanner.select(
                     nodes: nodes.map(\.state), requested: change.nodesToResubmit, kind: session.kind,
