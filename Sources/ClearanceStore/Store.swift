@@ -7,6 +7,13 @@ import ClearanceDomain
 public struct Store: Sendable {
     public let database: any Database
     public let sealer: Sealer
+    /// The email outbox (`emails.md`).
+    public let emails: SQLEmailOutboxRepository
+    /// How emails queued through this store sign and link (set from the
+    /// server's configuration by `withEmail`), so every caller that renders
+    /// one (API, console, KYC actions) uses the deployment's values.
+    public internal(set) var emailSender = EmailSender()
+    public internal(set) var emailLinkBase = "http://127.0.0.1:8080"
     public let settings: SettingsRepository
     public let audit: any AuditTrail
     public let apiKeys: any APIKeyRepository
@@ -16,16 +23,11 @@ public struct Store: Sendable {
     public let webhookDestinations: any WebhookDestinationRepository
     public let outbox: any WebhookOutboxRepository
     public let deliveries: SQLWebhookDeliveryRepository
-    public let emails: SQLEmailOutboxRepository
-    /// How emails queued through this store sign and link (set from the
-    /// server's configuration by `withEmail`), so every caller that renders
-    /// one (API, console, KYC actions) uses the deployment's values.
-    public private(set) var emailSender = EmailSender()
-    public private(set) var emailLinkBase = "http://127.0.0.1:8080"
 
     public init(database: any Database, sealer: Sealer) {
         self.database = database
         self.sealer = sealer
+        self.emails = SQLEmailOutboxRepository(database: database, sealer: sealer)
         self.settings = SettingsRepository(database: database)
         self.audit = SQLAuditTrail(database: database)
         self.apiKeys = SQLAPIKeyRepository(database: database)
@@ -35,14 +37,5 @@ public struct Store: Sendable {
         self.webhookDestinations = SQLWebhookDestinationRepository(database: database, sealer: sealer)
         self.outbox = SQLWebhookOutboxRepository(database: database, sealer: sealer)
         self.deliveries = SQLWebhookDeliveryRepository(database: database)
-        self.emails = SQLEmailOutboxRepository(database: database, sealer: sealer)
-    }
-
-    /// This store, with emails signed by `sender` and linking under `linkBase`.
-    public func withEmail(sender: EmailSender, linkBase: String) -> Store {
-        var copy = self
-        copy.emailSender = sender
-        copy.emailLinkBase = linkBase
-        return copy
     }
 }

@@ -36,22 +36,14 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = Runtime.environment
         let (host, port) = try Settings.listen(flag: listen, environment: environment)
-        var configuration = ServerConfiguration(
+        let configuration = ServerConfiguration(
             host: host, port: port,
             publicURL: try Settings.publicURL(flag: publicURL, environment: environment, host: host, port: port),
             bodyLimit: try Settings.bodyLimit(flag: bodyLimit, environment: environment),
             allowPrivateWebhookTargets: try Settings.allowPrivateWebhookTargets(flag: allowPrivateWebhookTargets, environment: environment))
-        configuration.emailSender = try Settings.emailSender(
-            flagAddress: emailOptions.emailFrom, flagName: emailOptions.emailFromName, environment: environment)
         let logger = Runtime.logger()
         let store = try await Runtime.openStore(storeOptions, migrate: !noMigrate)
-        let emails: EmailDeliveryService
-        do {
-            emails = try Settings.emailDelivery(emailOptions, storeOptions: storeOptions, store: store, logger: logger)
-        } catch {
-            await store.database.close()
-            throw error
-        }
+        let (emailSender, emails) = try await Settings.emailDelivery(emailOptions, storeOptions: storeOptions, store: store, logger: logger)
 
         if let adminKey = try await APIKeyService(store: store).bootstrapAdminKey(now: Date()) {
             Console.line("clearance: created the first admin API key. It is shown once; store it now:")
@@ -70,8 +62,9 @@ struct ServeCommand: AsyncParsableCommand {
             store: store, allowPrivateTargets: configuration.allowPrivateWebhookTargets,
             retryScale: try Settings.webhookRetryScale(environment: environment), http: http, logger: logger)
         let app = try buildApplication(
-            ServerEnvironment(store: store, configuration: configuration, logger: logger), services: [sweep, webhooks, emails],
-            onServerRunning: { [configuration] address in
+            ServerEnvironment(store: store, configuration: configuration.sending(as: emailSender), logger: logger),
+            services: [sweep, webhooks, emails],
+            onServerRunning: { address in
                 Console.line("clearance: listening on \(address) (public URL \(configuration.publicURL))")
             })
         try await Runtime.run(store: store, http: http) { try await app.runService() }

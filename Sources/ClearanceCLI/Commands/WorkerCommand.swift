@@ -27,13 +27,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let interval = try Settings.sweepInterval(flag: sweepInterval, environment: environment)
         let retryScale = try Settings.webhookRetryScale(environment: environment)
         let store = try await Runtime.openStore(storeOptions, migrate: false)
-        let emails: EmailDeliveryService
-        do {
-            emails = try Settings.emailDelivery(emailOptions, storeOptions: storeOptions, store: store, logger: logger)
-        } catch {
-            await store.database.close()
-            throw error
-        }
+        let (_, emails) = try await Settings.emailDelivery(emailOptions, storeOptions: storeOptions, store: store, logger: logger)
         let http = WebhookDeliveryService.makeHTTPClient()
         let group = ServiceGroup(
             configuration: .init(

@@ -72,10 +72,22 @@ extension Settings {
         return value
     }
 
-    /// The email delivery worker for `serve` and `worker`.
+    /// The sender and the email delivery worker for `serve` and `worker`;
+    /// on a bad setting the store is closed before the error is thrown.
     static func emailDelivery(
         _ options: EmailOptions, storeOptions: StoreOptions, store: ClearanceStore.Store, logger: Logger
-    ) throws -> EmailDeliveryService {
+    ) async throws -> (EmailSender, EmailDeliveryService) {
+        do {
+            return try emailDeliveryChecked(options, storeOptions: storeOptions, store: store, logger: logger)
+        } catch {
+            await store.database.close()
+            throw error
+        }
+    }
+
+    private static func emailDeliveryChecked(
+        _ options: EmailOptions, storeOptions: StoreOptions, store: ClearanceStore.Store, logger: Logger
+    ) throws -> (EmailSender, EmailDeliveryService) {
         let environment = Runtime.environment
         let dataDirectory = try dataDirectory(flag: storeOptions.dataDirectory, environment: environment)
         // EHLO names the sending domain, as receiving servers expect.
@@ -83,8 +95,9 @@ extension Settings {
         let transport = try mailTransport(
             options, dataDirectory: dataDirectory, environment: environment,
             heloName: sender.address.split(separator: "@").last.map(String.init) ?? "clearance.local")
-        Console.line("clearance: emails go to \(transport.summary)")
-        return EmailDeliveryService(
+        let delivery = EmailDeliveryService(
             store: store, transport: transport, retryScale: try emailRetryScale(environment: environment), logger: logger)
+        Console.line("clearance: emails go to \(transport.summary)")
+        return (sender, delivery)
     }
 }

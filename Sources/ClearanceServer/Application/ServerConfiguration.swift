@@ -14,8 +14,6 @@ public struct ServerConfiguration: Sendable {
     /// Lets webhooks go to http:// and private, loopback or link-local
     /// addresses (`CLEARANCE_ALLOW_PRIVATE_WEBHOOK_TARGETS=1`). Off by default.
     public var allowPrivateWebhookTargets: Bool
-    /// The organisation's name and address on emails to the people verified.
-    public var emailSender = EmailSender()
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, publicURL: String? = nil, bodyLimit: Int = defaultBodyLimit,
@@ -27,6 +25,9 @@ public struct ServerConfiguration: Sendable {
         self.publicURL = (publicURL ?? "http://\(host):\(port)").trimmingSuffix("/")
         self.bodyLimit = bodyLimit
     }
+
+    /// The organisation's name and address on emails to the people verified.
+    public var emailSender = EmailSender()
 }
 
 extension String {
