@@ -105,6 +105,10 @@ let package = Package(
                 "ClearanceStore", "ClearanceServer", "ClearanceDomain",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "ClearanceDomainTests", dependencies: ["ClearanceDomain"]),

@@ -7,7 +7,7 @@ public struct ClearanceCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "clearance",
         abstract: "Self-hosted KYC/KYB verification and compliance review.",
-        subcommands: [ServeCommand.self, WorkerCommand.self, MigrateCommand.self, KeysCommand.self, WorkflowsCommand.self, SessionsCommand.self, AuditCommand.self]
+        subcommands: [ServeCommand.self, WorkerCommand.self, MigrateCommand.self, KeysCommand.self, WorkflowsCommand.self, SessionsCommand.self, AuditCommand.self, KYCCommand.self]
     )
 
     public init() {}

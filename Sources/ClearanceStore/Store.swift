@@ -23,6 +23,7 @@ public struct Store: Sendable {
     public let webhookDestinations: any WebhookDestinationRepository
     public let outbox: any WebhookOutboxRepository
     public let deliveries: SQLWebhookDeliveryRepository
+    public let kyc: KYCRepository
 
     public init(database: any Database, sealer: Sealer) {
         self.database = database
@@ -37,5 +38,6 @@ public struct Store: Sendable {
         self.webhookDestinations = SQLWebhookDestinationRepository(database: database, sealer: sealer)
         self.outbox = SQLWebhookOutboxRepository(database: database, sealer: sealer)
         self.deliveries = SQLWebhookDeliveryRepository(database: database)
+        self.kyc = KYCRepository(database: database, sealer: sealer)
     }
 }

@@ -147,3 +147,91 @@ struct AccessTests {
         }
     }
 }
+
+/// Every `/api/v2/` route: gated by system roles, answered in the DALP envelope.
+struct ProtectedKYCRoute: Sendable, CustomStringConvertible {
+    var method: HTTPRequest.Method
+    var path: String
+    var roles: [Role]
+    var body: String?
+
+    var description: String { "\(method) \(path)" }
+
+    static let reviewer: [Role] = [.claimIssuer, .identityManager]
+    static let version = KYCIdentifier.version.make()
+    static let user = KYCIdentifier.user.make()
+
+    static let all: [ProtectedKYCRoute] = [
+        .init(method: .post, path: "/api/v2/users", roles: [.identityManager], body: #"{"email":"a@example.com"}"#),
+        .init(method: .get, path: "/api/v2/users", roles: reviewer),
+        .init(method: .get, path: "/api/v2/users/\(user)", roles: reviewer),
+        .init(method: .get, path: "/api/v2/kyc-profiles/\(user)", roles: reviewer),
+        .init(method: .post, path: "/api/v2/kyc-profiles/\(user)/versions", roles: reviewer, body: "{}"),
+        .init(method: .get, path: "/api/v2/kyc-profiles/\(user)/versions", roles: reviewer),
+        .init(method: .get, path: "/api/v2/kyc-profile-versions/\(version)", roles: reviewer),
+        .init(method: .patch, path: "/api/v2/kyc-profile-versions/\(version)", roles: reviewer, body: #"{"firstName":"A"}"#),
+        .init(method: .post, path: "/api/v2/kyc-profile-versions/\(version)/submissions", roles: reviewer),
+        .init(method: .post, path: "/api/v2/kyc-profile-versions/\(version)/approvals", roles: reviewer, body: "{}"),
+        .init(method: .post, path: "/api/v2/kyc-profile-versions/\(version)/rejections", roles: reviewer, body: #"{"rejectionReason":"Long enough reason."}"#),
+        .init(method: .post, path: "/api/v2/kyc-profile-versions/\(version)/update-requests", roles: reviewer, body: #"{"reason":"Long enough reason."}"#),
+        .init(method: .get, path: "/api/v2/kyc-action-requests", roles: reviewer),
+        .init(method: .get, path: "/api/v2/kyc-action-requests/\(KYCIdentifier.actionRequest.make())", roles: reviewer),
+        .init(method: .post, path: "/api/v2/kyc-profile-versions/\(version)/documents", roles: reviewer, body: #"{"type":"other","fileName":"a.pdf","mimeType":"application/pdf","fileData":"JVBERi0="}"#),
+        .init(method: .get, path: "/api/v2/kyc-profile-versions/\(version)/documents", roles: reviewer),
+        .init(method: .get, path: "/api/v2/kyc-documents/\(KYCIdentifier.document.make())/content", roles: reviewer),
+        .init(method: .delete, path: "/api/v2/kyc-documents/\(KYCIdentifier.document.make())", roles: reviewer),
+        .init(method: .post, path: "/api/v2/kyc-profiles/\(user)/attestations", roles: reviewer),
+        .init(method: .post, path: "/api/v2/kyc-signing-keys/rotations", roles: [.admin]),
+        .init(method: .get, path: "/api/v2/kyc-settings", roles: reviewer),
+        .init(method: .patch, path: "/api/v2/kyc-settings", roles: [.admin], body: #"{"fourEyes":true}"#),
+    ]
+}
+
+@Suite("Authentication and authorization, DALP dialect")
+struct KYCAccessTests {
+    @Test(arguments: ProtectedKYCRoute.all)
+    func refusedCallersGet401Or403InTheDALPEnvelopeAndChangeNothing(_ route: ProtectedKYCRoute) async throws {
+        try await TestServer.with { server in
+            let revoked = try await server.key([], roles: route.roles)
+            _ = try await APIKeyService(store: server.store).revoke(id: revoked.id, actor: "test", requestID: nil, now: Date())
+            let lacking = try await server.key(Privilege.allCases, roles: Role.allCases.filter { $0 != .admin && !route.roles.contains($0) })
+            let allowed = try await server.key([], roles: route.roles)
+            let before = try await server.kycSnapshot()
+            try await server.test { client in
+                for (name, fields, status) in [
+                    ("no key", headers(), HTTPResponse.Status.unauthorized), ("revoked", headers(bearer: revoked.key), .unauthorized),
+                    ("lacking role", headers(bearer: lacking.key), .forbidden),
+                ] {
+                    var fields = fields
+                    fields[.contentType] = "application/json"
+                    let response = try await client.execute(uri: route.path, method: route.method, headers: fields, body: route.body.map(body))
+                    #expect(response.status == status, "\(name) on \(route)")
+                    let data = response.json["data"] as? [String: Any]
+                    #expect(data?["id"] as? String == (status == .forbidden ? "DALP-0006" : "DALP-0002"), "\(name) on \(route)")
+                    #expect(response.json["status"] as? Int == Int(status.code))
+                }
+                #expect(try await server.kycSnapshot() == before, "a refused request wrote")
+                // The role is enough: whatever the answer, it is not 401/403.
+                let response = try await client.execute(
+                    uri: route.path, method: route.method, headers: headers(bearer: allowed.key), body: route.body.map(body))
+                #expect(response.status != .unauthorized && response.status != .forbidden, "\(route)")
+            }
+        }
+    }
+
+    @Test(arguments: ProtectedKYCRoute.all.filter { $0.body != nil })
+    func malformedJSONIs400DALP0001AndChangesNothing(_ route: ProtectedKYCRoute) async throws {
+        try await TestServer.with { server in
+            let before = try await server.kycSnapshot()
+            try await server.test { client in
+                for text in ["{", "[1,2]", "null", #"{"name": }"#, "{'a':1}", "{\"firstName\":\"\u{01}\"}"] {
+                    let response = try await client.execute(
+                        uri: route.path, method: route.method, headers: headers(bearer: server.adminKey), body: body(text))
+                    #expect(response.status == .badRequest, "\(route) with \(text)")
+                    #expect((response.json["data"] as? [String: Any])?["id"] as? String == "DALP-0001", "\(route) with \(text)")
+                }
+            }
+            #expect(try await server.kycSnapshot() == before)
+        }
+    }
+}

@@ -33,6 +33,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("sweep-interval"), help: "Seconds between expiry sweeps (CLEARANCE_SWEEP_INTERVAL, default 30).")
     var sweepInterval: Double?
 
+    @Flag(name: .customLong("no-workers"), help: "Serve HTTP only; run the background workers with `clearance worker` elsewhere.")
+    var noWorkers = false
+
     func run() async throws {
         let environment = Runtime.environment
         let (host, port) = try Settings.listen(flag: listen, environment: environment)
@@ -63,7 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
             retryScale: try Settings.webhookRetryScale(environment: environment), http: http, logger: logger)
         let app = try buildApplication(
             ServerEnvironment(store: store, configuration: configuration.sending(as: emailSender), logger: logger),
-            services: [sweep, webhooks, emails],
+            services: noWorkers ? [] : [sweep, webhooks, emails],
             onServerRunning: { address in
                 Console.line("clearance: listening on \(address) (public URL \(configuration.publicURL))")
             })

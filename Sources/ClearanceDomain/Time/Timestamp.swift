@@ -3,18 +3,24 @@ import Foundation
 /// Instants are stored as integer milliseconds since the Unix epoch, the
 /// same on SQLite and PostgreSQL, and shown as ISO 8601 UTC with milliseconds.
 public enum Timestamp {
+    /// The nearest whole millisecond: a parsed `.847` is 0.84699… as a
+    /// Double, which rounding down would store as 846.
     public static func milliseconds(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        Int64((date.timeIntervalSince1970 * 1000).rounded())
     }
 
     public static func date(milliseconds: Int64) -> Date {
         Date(timeIntervalSince1970: Double(milliseconds) / 1000)
     }
 
-    /// `2026-05-24T10:23:17.628Z`.
+    /// `2026-05-24T10:23:17.628Z`, from the nearest whole millisecond:
+    /// formatting the Double fraction itself can show .846 for a stored .847.
     public static func iso8601(_ date: Date) -> String {
-        date.formatted(
-            Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC")!))
+        let (seconds, fraction) = milliseconds(date).quotientAndRemainder(dividingBy: 1000)
+        let (whole, remainder) = fraction < 0 ? (seconds - 1, fraction + 1000) : (seconds, fraction)
+        let text = Date(timeIntervalSince1970: Double(whole)).formatted(
+            Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC")!))
+        return String(text.dropLast()) + "." + String(String(remainder + 1000).dropFirst()) + "Z"
     }
 
     public static func iso8601(milliseconds: Int64) -> String {

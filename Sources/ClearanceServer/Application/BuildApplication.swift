@@ -44,6 +44,9 @@ public func buildRouter(_ environment: ServerEnvironment) throws -> Router<Clear
     SystemRoutes(store: store, clock: clock, registry: environment.registry, openAPI: try OpenAPIDocument.load())
         .register(on: router)
 
+    let attestations = KYCAttestationRoutes(store: store, clock: clock, publicURL: publicURL)
+    attestations.registerPublic(on: router)
+
     let api = router.group()
         .add(
             middleware: AuthenticationMiddleware(
@@ -59,6 +62,9 @@ public func buildRouter(_ environment: ServerEnvironment) throws -> Router<Clear
         targetGuard: WebhookTargetGuard(allowPrivate: environment.configuration.allowPrivateWebhookTargets)
     ).register(on: api)
     WebhookDeliveryRoutes(store: store, clock: clock, publicURL: publicURL).register(on: api)
+    KYCRoutes(store: store, clock: clock).register(on: api)
+    KYCDocumentRoutes(store: store, clock: clock).register(on: api)
+    attestations.register(on: api)
     return router
 }
 

@@ -4,7 +4,7 @@ import ServiceLifecycle
 import ClearanceStore
 
 /// Applies the moves that time causes (`Expired`, `Abandoned`, `Kyc
-/// Expired`) and purges expired idempotency records, every `interval`.
+/// Expired`, KYC action requests past `dueAt`) and purges expired idempotency records, every `interval`.
 /// Safe with several processes on one PostgreSQL: candidates are claimed
 /// with `FOR UPDATE SKIP LOCKED` and re-read under their lock.
 public struct SweepService: Service {
@@ -38,6 +38,8 @@ public struct SweepService: Service {
                 if moved == 0 || Task.isCancelled { break }
             }
             if total > 0 { logger.info("sweep moved sessions", metadata: ["count": "\(total)"]) }
+            let expired = try await KYCService(store: store).expireDueActionRequests(now: clock.now())
+            if expired > 0 { logger.info("sweep expired KYC action requests", metadata: ["count": "\(expired)"]) }
             try await store.idempotency.purgeExpired(now: clock.now())
         } catch is CancellationError {
             return

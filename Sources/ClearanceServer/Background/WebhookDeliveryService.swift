@@ -24,17 +24,22 @@ public struct WebhookDeliveryService: Service {
     let logger: Logger
     /// Multiplies the retry schedule: 1 in production; tests compress it.
     let retryScale: Double
+    /// The longest idle wait: a fallback for a lost notification. New
+    /// deliveries wake the worker at commit (`CommitSignal`), and retries
+    /// and lapsed leases at the time they come due.
     let pollInterval: Duration
+    let requestTimeout: TimeAmount
 
     public init(
         store: Store, clock: ServerClock = .system, allowPrivateTargets: Bool, retryScale: Double = 1,
-        pollInterval: Duration = .milliseconds(50), http: HTTPClient, logger: Logger
+        pollInterval: Duration = .seconds(2), requestTimeout: TimeAmount = .seconds(15), http: HTTPClient, logger: Logger
     ) {
         self.store = store
         self.clock = clock
         self.targetGuard = WebhookTargetGuard(allowPrivate: allowPrivateTargets)
         self.retryScale = retryScale
         self.pollInterval = pollInterval
+        self.requestTimeout = requestTimeout
         self.http = http
         self.logger = logger
     }
@@ -53,6 +58,7 @@ public struct WebhookDeliveryService: Service {
     /// timeout) never holds back deliveries to the others.
     public func run() async throws {
         let inFlight = NIOLockedValueBox(0)
+        let signal = store.database.signal(.webhooks)
         await withDiscardingTaskGroup { group in
             while !Task.isCancelledOrShuttingDown {
                 let capacity = Self.maxConcurrent - inFlight.withLockedValue { $0 }
@@ -68,14 +74,30 @@ public struct WebhookDeliveryService: Service {
                     inFlight.withLockedValue { $0 += 1 }
                     group.addTask {
                         await self.deliver(delivery)
-                        inFlight.withLockedValue { $0 -= 1 }
+                        let wasFull = inFlight.withLockedValue { count in
+                            defer { count -= 1 }
+                            return count == Self.maxConcurrent
+                        }
+                        // The loop waits for a free slot when all were taken.
+                        if wasFull { signal.notify() }
                     }
                 }
-                if claimed.isEmpty {
-                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
+                if capacity <= 0 {
+                    try? await cancelWhenGracefulShutdown { await signal.wait(upTo: pollInterval) }
+                } else if claimed.isEmpty {
+                    let wait = await idleWait()
+                    try? await cancelWhenGracefulShutdown { await signal.wait(upTo: wait) }
                 }
             }
         }
+    }
+
+    /// Until the next retry or lease comes due, at most `pollInterval`.
+    func idleWait() async -> Duration {
+        guard let due = try? await store.deliveries.nextDue() else { return pollInterval }
+        let seconds = due.timeIntervalSince(clock.now())
+        if seconds <= 0 { return .milliseconds(1) }
+        return min(pollInterval, .milliseconds(Int64(seconds * 1000) + 1))
     }
 
     func deliver(_ delivery: ClaimedDelivery) async {
@@ -123,7 +145,7 @@ public struct WebhookDeliveryService: Service {
         request.body = .bytes(ByteBuffer(bytes: body))
         let response: HTTPClientResponse
         do {
-            response = try await http.execute(request, timeout: .seconds(15))
+            response = try await http.execute(request, timeout: requestTimeout)
             _ = try? await response.body.collect(upTo: 64 * 1024)
         } catch {
             return retryOutcome(delivery, statusCode: nil, error: "\(error)")

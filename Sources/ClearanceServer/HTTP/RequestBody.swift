@@ -27,6 +27,17 @@ extension Request {
         }
     }
 
+    /// The body as a `JSONValue`, parsed once by the strict parser (no
+    /// second pass through Foundation's decoder: for large bodies such as
+    /// base64 uploads). 400 naming the body when it is not a JSON object.
+    public mutating func decodeJSONObject(context: ClearanceRequestContext) async throws -> [String: JSONValue] {
+        let buffer = try await collectBodyOr413(context: context)
+        guard case .object(let members)? = JSONValue(parsing: String(decoding: buffer.readableBytesView, as: UTF8.self)) else {
+            throw APIError.validation(path: "body", "Malformed JSON: the body is not a JSON object.")
+        }
+        return members
+    }
+
     public mutating func collectBodyOr413(context: ClearanceRequestContext) async throws -> ByteBuffer {
         do {
             return try await collectBody(upTo: context.bodyLimit)

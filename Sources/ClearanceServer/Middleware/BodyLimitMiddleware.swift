@@ -11,6 +11,7 @@ struct BodyLimitMiddleware: RouterMiddleware {
         -> Response
     {
         var context = context
+        let limit = KYCDocumentRoutes.isUpload(request) ? max(limit, KYCDocumentRoutes.uploadBodyLimit) : limit
         context.bodyLimit = limit
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw APIError.payloadTooLarge(limit: limit)

@@ -223,7 +223,7 @@ public struct SessionService: Sendable {
             var resetNodes: [SessionNodeRecord] = []
             var resubmitting: [Feature] = []
             if change.newStatus == .resubmitted {
-                guard let workflow = try await store.workflows.find(id: session.workflowID, version: session.workflowVersion)
+                guard let workflow = try await store.workflows.find(id: session.workflowID, version: session.workflowVersion, on: sql)
                 else { throw StoreError.corrupt("session \(session.id) names a missing workflow version") }
                 let nodes = try await store.sessions.nodes(sessionID: session.id, on: sql)
                 let selection: [SessionNodeState]
@@ -345,7 +345,7 @@ public struct SessionService: Sendable {
                 if let next = SessionStateMachine.automatic(current: session.status, event: .activity) {
                     try await transition(&session, to: next, actor: principal.actor, comment: nil, requestID: requestID, now: now, on: sql)
                 }
-                guard let workflow = try await store.workflows.find(id: session.workflowID, version: session.workflowVersion)
+                guard let workflow = try await store.workflows.find(id: session.workflowID, version: session.workflowVersion, on: sql)
                 else { throw StoreError.corrupt("session \(session.id) names a missing workflow version") }
                 try await decideIfComplete(&session, nodes: nodes, workflow: workflow, actor: principal.actor, requestID: requestID, now: now, on: sql)
             }
@@ -433,7 +433,7 @@ public struct SessionService: Sendable {
                     event = .expired
                 case .documentExpired:
                     guard let expiry = session.documentExpiresAt, expiry <= now,
-                        let workflow = try await store.workflows.find(id: session.workflowID, version: session.workflowVersion),
+                        let workflow = try await store.workflows.find(id: session.workflowID, version: session.workflowVersion, on: sql),
                         !workflow.settings.allowExpiredDocuments
                     else { continue }
                     event = .documentExpired

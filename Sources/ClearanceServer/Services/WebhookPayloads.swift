@@ -39,7 +39,7 @@ enum WebhookPayloads {
                 if type == .statusUpdated, decisionStatuses.contains(session.status) {
                     let nodes = try await store.sessions.nodes(sessionID: session.id, on: sql)
                     let reviews = try await store.sessions.reviews(sessionID: session.id, on: sql)
-                    let workflow = try await store.workflows.find(id: session.workflowID, version: session.workflowVersion)
+                    let workflow = try await store.workflows.find(id: session.workflowID, version: session.workflowVersion, on: sql)
                     payload["decision"] = SessionViews.decision(
                         session, nodes: nodes, reviews: reviews, workflow: workflow, publicURL: "")
                 }

@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import SQLKit
 
 public enum DatabaseKind: String, Sendable {
@@ -21,8 +22,57 @@ public protocol Database: Sendable {
     @discardableResult
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 
+    /// Inside a transaction: wake the workers of `channel` when it commits
+    /// (in this process, and through `NOTIFY` in the others on PostgreSQL).
+    func announceOnCommit(_ channel: CommitChannel, on sql: any SQLDatabase) async throws
+
+    /// What wakes this process's workers of `channel`.
+    func signal(_ channel: CommitChannel) -> CommitSignal
+
     /// Closes every connection. Calls after this fail.
     func close() async
+}
+
+/// The transaction a task is running, if any. It lets a repository leave
+/// work for the moment before COMMIT (the audit append, which takes the one
+/// contended row, `audit_head`, last: a transaction holding it then waits
+/// on nothing but its COMMIT, so it can never be one end of a deadlock), and
+/// catches, in debug builds (the tests), a second connection taken inside a
+/// transaction: on PostgreSQL that can starve the pool under load — every
+/// connection held by a transaction waiting for another — and on SQLite such
+/// a read would not see the transaction's own writes.
+final class TransactionContext: Sendable {
+    typealias Action = @Sendable (any SQLDatabase) async throws -> Void
+    private let actions = NIOLockedValueBox<[Action]>([])
+
+    func beforeCommit(_ action: @escaping Action) {
+        actions.withLockedValue { $0.append(action) }
+    }
+
+    /// Runs what was left, in order, on the transaction's connection.
+    func finish(on sql: any SQLDatabase) async throws {
+        while let action = actions.withLockedValue({ $0.isEmpty ? nil : $0.removeFirst() }) {
+            try await action(sql)
+        }
+    }
+}
+
+enum TransactionScope {
+    @TaskLocal static var current: TransactionContext?
+
+    static func assertOutside(_ function: StaticString = #function) {
+        assert(current == nil, "\(function) took a second connection inside a transaction; pass the transaction's `sql` instead")
+    }
+
+    /// Runs `body` as a transaction's work, then what it left for COMMIT.
+    static func run<T: Sendable>(on sql: any SQLDatabase, _ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        let context = TransactionContext()
+        return try await $current.withValue(context) {
+            let value = try await body(sql)
+            try await context.finish(on: sql)
+            return value
+        }
+    }
 }
 
 /// `begin`, the body, then COMMIT, or ROLLBACK when the body throws: the one
@@ -32,7 +82,7 @@ func runTransaction<T: Sendable>(
 ) async throws -> T {
     try await sql.raw(SQLQueryString(begin)).run()
     do {
-        let result = try await body(sql)
+        let result = try await TransactionScope.run(on: sql, body)
         try await finishTransaction("COMMIT", on: sql)
         return result
     } catch {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOSSL
 import PostgresKit
 import PostgresNIO
@@ -13,6 +14,10 @@ final class PostgresDatabase: Database {
     private let client: PostgresClient
     private let runTask: Task<Void, Never>
     private let logger: Logger
+    private let signals = CommitSignals()
+    /// The `LISTEN` connection's task, started by the first `signal` call
+    /// (a worker), so one-shot CLI commands never hold a connection for it.
+    private let listener = NIOLockedValueBox<Task<Void, Never>?>(nil)
 
     private init(client: PostgresClient, logger: Logger) {
         self.client = client
@@ -40,19 +45,79 @@ final class PostgresDatabase: Database {
 
     @discardableResult
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in
+        TransactionScope.assertOutside()
+        return try await client.withConnection { connection in
             try await body(connection.sql(queryLogLevel: nil))
         }
     }
 
     @discardableResult
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in
-            try await runTransaction(on: connection.sql(queryLogLevel: nil), begin: "BEGIN", logger: logger, body)
+        TransactionScope.assertOutside()
+        return try await client.withConnection { connection in
+            try await runTransaction(on: connection.sql(queryLogLevel: nil), begin: "BEGIN", logger: self.logger, body)
+        }
+    }
+
+    func announceOnCommit(_ channel: CommitChannel, on sql: any SQLDatabase) async throws {
+        // Delivered by PostgreSQL at COMMIT, to every listening process
+        // (this one included); duplicates within a transaction fold into one.
+        try await sql.raw("SELECT pg_notify(\(bind: channel.rawValue), '') AS notified").run()
+    }
+
+    func signal(_ channel: CommitChannel) -> CommitSignal {
+        listener.withLockedValue { task in
+            if task == nil { task = Task { await self.listen() } }
+        }
+        return signals.signal(channel)
+    }
+
+    /// Holds one connection that `LISTEN`s on every channel and turns each
+    /// notification into a wake-up; reconnects after a failure. Each
+    /// (re)connection wakes every worker once, to catch up on whatever
+    /// committed while nobody listened.
+    private func listen() async {
+        var delay = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await self.listen(on: connection, channels: CommitChannel.allCases[...])
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("LISTEN connection lost; workers poll until it is back", metadata: ["error": "\(error)"])
+            }
+            signals.notify(CommitChannel.allCases)
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(5))
+        }
+    }
+
+    private func listen(on connection: PostgresConnection, channels: ArraySlice<CommitChannel>) async throws {
+        guard let channel = channels.first else {
+            signals.notify(CommitChannel.allCases)
+            // Every channel is listened to; wait here until cancelled.
+            while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+            return
+        }
+        try await connection.listen(on: channel.rawValue) { notifications in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for try await _ in notifications { self.signals.signal(channel).notify() }
+                    throw CancellationError()
+                }
+                group.addTask { try await self.listen(on: connection, channels: channels.dropFirst()) }
+                try await group.next()
+                group.cancelAll()
+            }
         }
     }
 
     func close() async {
+        if let task = listener.withLockedValue({ $0 }) {
+            task.cancel()
+            _ = await task.value
+        }
         runTask.cancel()
         _ = await runTask.value
     }

@@ -60,18 +60,26 @@ final class SQLiteDatabase: Database {
 
     @discardableResult
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await readers.withResource { connection in
+        TransactionScope.assertOutside()
+        return try await readers.withResource { connection in
             try await body(connection.sql(queryLogLevel: nil))
         }
     }
 
     @discardableResult
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        TransactionScope.assertOutside()
         guard !closed.withLockedValue({ $0 }) else {
             throw DirectSQLiteError(code: 21, message: "the database is closed")
         }
         return try await writes.transaction(body)
     }
+
+    func announceOnCommit(_ channel: CommitChannel, on sql: any SQLDatabase) async throws {
+        writes.announce(channel)
+    }
+
+    func signal(_ channel: CommitChannel) -> CommitSignal { writes.signals.signal(channel) }
 
     func close() async {
         closed.withLockedValue { $0 = true }

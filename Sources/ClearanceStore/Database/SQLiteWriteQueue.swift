@@ -20,16 +20,26 @@ final class SQLiteWriteQueue: Sendable {
     private struct State {
         var queue: [(job: Job, fail: Failer)] = []
         var draining = false
+        /// Channels the running batch announced; notified after its COMMIT.
+        var announced: Set<CommitChannel> = []
     }
 
     static let maxBatch = 128
     private let state = NIOLockedValueBox(State())
     private let database: any SQLDatabase
     private let logger: Logger
+    let signals = CommitSignals()
 
     init(database: any SQLDatabase, logger: Logger) {
         self.database = database
         self.logger = logger
+    }
+
+    /// Called from a job of the running batch (the only code on the writer):
+    /// the batch's COMMIT wakes `channel`'s workers. A job that rolls back
+    /// after announcing causes one needless wake-up, nothing worse.
+    func announce(_ channel: CommitChannel) {
+        state.withLockedValue { _ = $0.announced.insert(channel) }
     }
 
     func submit(_ job: @escaping Job, fail: @escaping Failer) {
@@ -71,9 +81,14 @@ final class SQLiteWriteQueue: Sendable {
         do {
             try await database.raw("COMMIT").run()
             for finish in finishers { finish(nil) }
+            signals.notify(state.withLockedValue { state in
+                defer { state.announced = [] }
+                return state.announced
+            })
         } catch {
             logger.error("group commit failed", metadata: ["error": "\(String(reflecting: error))"])
             try? await database.raw("ROLLBACK").run()
+            state.withLockedValue { $0.announced = [] }
             for finish in finishers { finish(error) }
         }
     }
@@ -88,7 +103,7 @@ final class SQLiteWriteQueue: Sendable {
                         return { _ in continuation.resume(throwing: error) }
                     }
                     do {
-                        let value = try await body(sql)
+                        let value = try await TransactionScope.run(on: sql, body)
                         try await sql.raw("RELEASE clearance_txn").run()
                         return { commitError in
                             if let commitError { continuation.resume(throwing: commitError) } else { continuation.resume(returning: value) }

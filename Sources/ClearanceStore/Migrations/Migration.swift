@@ -22,6 +22,8 @@ public enum Migrations {
         M0007_CreateWebhookDestinations(),
         M0008_CreateWebhookOutbox(),
         M0009_CreateWebhookAttempts(),
+        M0010_CreateKYC(),
+        M0011_CreateKYCAttestations(),
         M0020_CreateEmailOutbox(),
     ]
 

@@ -32,7 +32,9 @@ public protocol AuditTrail: Sendable {
     /// Appends inside the caller's transaction, so the entry commits or
     /// vanishes with the change it records.
     @discardableResult
-    func append(_ event: AuditEvent, at: Date, on sql: any SQLDatabase) async throws -> AuditRecord
+    /// Inside a transaction the entry is written just before COMMIT (see
+    /// `TransactionContext`); it commits or rolls back with the change.
+    func append(_ event: AuditEvent, at: Date, on sql: any SQLDatabase) async throws
     func entries(subjectID: String?, limit: Int, offset: Int) async throws -> (total: Int, items: [AuditRecord])
     func verify() async throws -> AuditVerification
 }
@@ -53,7 +55,15 @@ public struct SQLAuditTrail: AuditTrail {
 
     public init(database: any Database) { self.database = database }
 
-    public func append(_ event: AuditEvent, at: Date, on sql: any SQLDatabase) async throws -> AuditRecord {
+    public func append(_ event: AuditEvent, at: Date, on sql: any SQLDatabase) async throws {
+        if let transaction = TransactionScope.current {
+            transaction.beforeCommit { sql in _ = try await self.write(event, at: at, on: sql) }
+        } else {
+            _ = try await write(event, at: at, on: sql)
+        }
+    }
+
+    private func write(_ event: AuditEvent, at: Date, on sql: any SQLDatabase) async throws -> AuditRecord {
         // The head row lock serializes appenders on PostgreSQL; on SQLite the
         // single writer already does. Raw SQL: this runs in every change.
         let forUpdate = database.kind == .postgres ? " FOR UPDATE" : ""

@@ -42,6 +42,14 @@ public struct SettingsRepository: Sendable {
             .ignoringConflicts(with: ["key"]).returning("key").all().isEmpty
     }
 
+    /// Writes inside the caller's transaction.
+    public func set(_ key: String, value: String, at: Date, on sql: any SQLDatabase) async throws {
+        try await sql.insert(into: "settings").columns("key", "value", "updated_at")
+            .values(SQLBind(key), SQLBind(value), SQLBind(Timestamp.milliseconds(at)))
+            .onConflict(with: ["key"]) { $0.set(excludedValueOf: "value").set(excludedValueOf: "updated_at") }
+            .run()
+    }
+
     /// Reads inside the caller's transaction.
     public func get(_ key: String, on sql: any SQLDatabase) async throws -> String? {
         try await sql.select().column("value").from("settings").where("key", .equal, key)

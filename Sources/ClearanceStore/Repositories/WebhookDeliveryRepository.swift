@@ -106,6 +106,22 @@ public struct SQLWebhookDeliveryRepository: Sendable {
                 UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = \(bind: Timestamp.milliseconds(now)),
                 lease_until = NULL WHERE id = \(bind: id)
                 """).run()
+            try await database.announceOnCommit(.webhooks, on: sql)
+        }
+    }
+
+    /// When the earliest pending delivery comes due or an in-flight lease
+    /// runs out; nil when nothing waits.
+    public func nextDue() async throws -> Date? {
+        try await database.read { sql in
+            let row = try await sql.raw("""
+                SELECT (SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE status = 'pending') AS pending,
+                (SELECT MIN(lease_until) FROM webhook_deliveries WHERE status = 'in_flight') AS leased
+                """).first()
+            let times = [
+                try row?.decode(column: "pending", as: Int64?.self), try row?.decode(column: "leased", as: Int64?.self),
+            ].compactMap { $0 }
+            return times.min().map(Timestamp.date(milliseconds:))
         }
     }
 

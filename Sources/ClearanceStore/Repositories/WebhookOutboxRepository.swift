@@ -96,6 +96,7 @@ public struct SQLWebhookOutboxRepository: WebhookOutboxRepository {
                 'pending', 0, \(bind: createdAt), \(bind: createdAt))
                 """).run()
         }
+        if !subscribers.isEmpty { try await database.announceOnCommit(.webhooks, on: sql) }
         return subscribers.count
     }
 
@@ -112,6 +113,7 @@ public struct SQLWebhookOutboxRepository: WebhookOutboxRepository {
             INSERT INTO webhook_deliveries (id, event_id, destination_id, status, attempts, next_attempt_at, created_at)
             VALUES (\(bind: deliveryID), \(bind: event.id), \(bind: destinationID), 'pending', 0, \(bind: createdAt), \(bind: createdAt))
             """).run()
+        try await database.announceOnCommit(.webhooks, on: sql)
         return deliveryID
     }
 

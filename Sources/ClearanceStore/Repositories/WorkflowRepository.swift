@@ -11,6 +11,9 @@ public protocol WorkflowRepository: Sendable {
     /// The current version, locked for update inside a transaction.
     func current(id: String, on sql: any SQLDatabase) async throws -> Workflow?
     func find(id: String, version: Int?) async throws -> Workflow?
+    /// The same inside a transaction, on its connection: a second
+    /// connection taken while one is held can starve the pool under load.
+    func find(id: String, version: Int, on sql: any SQLDatabase) async throws -> Workflow?
     func list(limit: Int, offset: Int) async throws -> (total: Int, items: [Workflow])
 }
 
@@ -60,12 +63,19 @@ public struct SQLWorkflowRepository: WorkflowRepository {
 
     public func find(id: String, version: Int?) async throws -> Workflow? {
         if let version, let cached = versions.withLockedValue({ $0["\(id)#\(version)"] }) { return cached }
-        let found = try await database.read { sql -> Workflow? in
-            guard let head = try await sql.select().column("*").from("workflows").where("workflow_id", .equal, id).first()
-            else { return nil }
-            let wanted = try version ?? head.decode(column: "current_version", as: Int.self)
-            return try await self.version(head: head, version: wanted, on: sql)
-        }
+        return try await database.read { sql in try await self.load(id: id, version: version, on: sql) }
+    }
+
+    public func find(id: String, version: Int, on sql: any SQLDatabase) async throws -> Workflow? {
+        if let cached = versions.withLockedValue({ $0["\(id)#\(version)"] }) { return cached }
+        return try await load(id: id, version: version, on: sql)
+    }
+
+    private func load(id: String, version: Int?, on sql: any SQLDatabase) async throws -> Workflow? {
+        guard let head = try await sql.select().column("*").from("workflows").where("workflow_id", .equal, id).first()
+        else { return nil }
+        let wanted = try version ?? head.decode(column: "current_version", as: Int.self)
+        let found = try await self.version(head: head, version: wanted, on: sql)
         if let found, version != nil {
             versions.withLockedValue { cache in
                 if cache.count > 10_000 { cache.removeAll() }
