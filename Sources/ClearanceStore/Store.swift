@@ -36,8 +36,9 @@ public struct Store: Sendable {
         self.workflows = SQLWorkflowRepository(database: database)
         self.sessions = SQLSessionRepository(database: database, sealer: sealer)
         self.webhookDestinations = SQLWebhookDestinationRepository(database: database, sealer: sealer)
-        self.outbox = SQLWebhookOutboxRepository(database: database, sealer: sealer)
-        self.deliveries = SQLWebhookDeliveryRepository(database: database)
+        let outbox = SQLWebhookOutboxRepository(database: database, sealer: sealer)
+        self.outbox = outbox
+        self.deliveries = SQLWebhookDeliveryRepository(database: database, outbox: outbox)
         self.kyc = KYCRepository(database: database, sealer: sealer)
     }
 }

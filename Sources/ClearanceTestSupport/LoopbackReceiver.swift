@@ -75,7 +75,7 @@ public final class LoopbackReceiver: Sendable {
 
     /// Waits until `count` requests arrived; answers them (fewer on timeout).
     @discardableResult
-    public func wait(for count: Int, timeout: Duration = .seconds(10)) async throws -> [Request] {
+    public func wait(for count: Int, timeout: Duration = .seconds(60)) async throws -> [Request] {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let requests = self.requests

@@ -189,46 +189,52 @@ struct ProtectedKYCRoute: Sendable, CustomStringConvertible {
 
 @Suite("Authentication and authorization, DALP dialect")
 struct KYCAccessTests {
-    @Test(arguments: ProtectedKYCRoute.all)
-    func refusedCallersGet401Or403InTheDALPEnvelopeAndChangeNothing(_ route: ProtectedKYCRoute) async throws {
+    /// One database for all routes: a database per route costs more than the checks on PostgreSQL.
+    @Test func refusedCallersGet401Or403InTheDALPEnvelopeAndChangeNothing() async throws {
         try await TestServer.with { server in
-            let revoked = try await server.key([], roles: route.roles)
-            _ = try await APIKeyService(store: server.store).revoke(id: revoked.id, actor: "test", requestID: nil, now: Date())
-            let lacking = try await server.key(Privilege.allCases, roles: Role.allCases.filter { $0 != .admin && !route.roles.contains($0) })
-            let allowed = try await server.key([], roles: route.roles)
-            let before = try await server.kycSnapshot()
-            try await server.test { client in
-                for (name, fields, status) in [
-                    ("no key", headers(), HTTPResponse.Status.unauthorized), ("revoked", headers(bearer: revoked.key), .unauthorized),
-                    ("lacking role", headers(bearer: lacking.key), .forbidden),
-                ] {
-                    var fields = fields
-                    fields[.contentType] = "application/json"
-                    let response = try await client.execute(uri: route.path, method: route.method, headers: fields, body: route.body.map(body))
-                    #expect(response.status == status, "\(name) on \(route)")
-                    let data = response.json["data"] as? [String: Any]
-                    #expect(data?["id"] as? String == (status == .forbidden ? "DALP-0006" : "DALP-0002"), "\(name) on \(route)")
-                    #expect(response.json["status"] as? Int == Int(status.code))
+            for route in ProtectedKYCRoute.all {
+                let revoked = try await server.key([], roles: route.roles)
+                _ = try await APIKeyService(store: server.store).revoke(id: revoked.id, actor: "test", requestID: nil, now: Date())
+                let lacking = try await server.key(
+                    Privilege.allCases, roles: Role.allCases.filter { $0 != .admin && !route.roles.contains($0) })
+                let allowed = try await server.key([], roles: route.roles)
+                let before = try await server.kycSnapshot()
+                try await server.test { client in
+                    for (name, fields, status) in [
+                        ("no key", headers(), HTTPResponse.Status.unauthorized),
+                        ("revoked", headers(bearer: revoked.key), .unauthorized),
+                        ("lacking role", headers(bearer: lacking.key), .forbidden),
+                    ] {
+                        var fields = fields
+                        fields[.contentType] = "application/json"
+                        let response = try await client.execute(
+                            uri: route.path, method: route.method, headers: fields, body: route.body.map(body))
+                        #expect(response.status == status, "\(name) on \(route)")
+                        let data = response.json["data"] as? [String: Any]
+                        #expect(data?["id"] as? String == (status == .forbidden ? "DALP-0006" : "DALP-0002"), "\(name) on \(route)")
+                        #expect(response.json["status"] as? Int == Int(status.code))
+                    }
+                    #expect(try await server.kycSnapshot() == before, "a refused request to \(route) wrote")
+                    // The role is enough: whatever the answer, it is not 401/403.
+                    let response = try await client.execute(
+                        uri: route.path, method: route.method, headers: headers(bearer: allowed.key), body: route.body.map(body))
+                    #expect(response.status != .unauthorized && response.status != .forbidden, "\(route)")
                 }
-                #expect(try await server.kycSnapshot() == before, "a refused request wrote")
-                // The role is enough: whatever the answer, it is not 401/403.
-                let response = try await client.execute(
-                    uri: route.path, method: route.method, headers: headers(bearer: allowed.key), body: route.body.map(body))
-                #expect(response.status != .unauthorized && response.status != .forbidden, "\(route)")
             }
         }
     }
 
-    @Test(arguments: ProtectedKYCRoute.all.filter { $0.body != nil })
-    func malformedJSONIs400DALP0001AndChangesNothing(_ route: ProtectedKYCRoute) async throws {
+    @Test func malformedJSONIs400DALP0001AndChangesNothing() async throws {
         try await TestServer.with { server in
             let before = try await server.kycSnapshot()
             try await server.test { client in
-                for text in ["{", "[1,2]", "null", #"{"name": }"#, "{'a':1}", "{\"firstName\":\"\u{01}\"}"] {
-                    let response = try await client.execute(
-                        uri: route.path, method: route.method, headers: headers(bearer: server.adminKey), body: body(text))
-                    #expect(response.status == .badRequest, "\(route) with \(text)")
-                    #expect((response.json["data"] as? [String: Any])?["id"] as? String == "DALP-0001", "\(route) with \(text)")
+                for route in ProtectedKYCRoute.all where route.body != nil {
+                    for text in ["{", "[1,2]", "null", #"{"name": }"#, "{'a':1}", "{\"firstName\":\"\u{01}\"}"] {
+                        let response = try await client.execute(
+                            uri: route.path, method: route.method, headers: headers(bearer: server.adminKey), body: body(text))
+                        #expect(response.status == .badRequest, "\(route) with \(text)")
+                        #expect((response.json["data"] as? [String: Any])?["id"] as? String == "DALP-0001", "\(route) with \(text)")
+                    }
                 }
             }
             #expect(try await server.kycSnapshot() == before)

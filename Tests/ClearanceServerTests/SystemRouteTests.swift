@@ -21,6 +21,32 @@ struct SystemRouteTests {
         }
     }
 
+    /// A known path with a method the document does not declare: 405 with
+    /// `Allow`, in the path's dialect, before authentication and nothing run.
+    @Test func anUndeclaredMethodIs405WithAllow() async throws {
+        try await TestServer.with { server in
+            try await server.test { client in
+                let trace = try await client.execute(uri: "/health", method: .init("TRACE")!)
+                #expect(trace.status == .methodNotAllowed)
+                #expect(trace.headers[.allow] == "GET")
+                let put = try await client.execute(uri: "/v3/api-keys/", method: .put, headers: headers(key: server.adminKey))
+                #expect(put.status == .methodNotAllowed)
+                #expect(put.headers[.allow] == "GET, POST")
+                #expect(put.json["code"] as? String == "METHOD_NOT_ALLOWED")
+                let sessionID = UUID().uuidString.lowercased()
+                let post = try await client.execute(uri: "/v3/session/\(sessionID)/decision/", method: .post)
+                #expect(post.status == .methodNotAllowed, "no key needed to learn the method is wrong")
+                let dalp = try await client.execute(uri: "/api/v2/users", method: .delete)
+                #expect(dalp.status == .methodNotAllowed)
+                #expect((dalp.json["data"] as? [String: Any])?["id"] as? String == "DALP-0005")
+                let head = try await client.execute(uri: "/health", method: .head)
+                #expect(head.status == .methodNotAllowed, "HEAD is not declared either")
+                let unknown = try await client.execute(uri: "/no/such/path", method: .put)
+                #expect(unknown.status == .notFound)
+            }
+        }
+    }
+
     @Test func healthIs503WhenTheDatabaseIsUnreachable() async throws {
         try await TestServer.with { server in
             try await server.test { client in

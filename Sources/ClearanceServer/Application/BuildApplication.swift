@@ -29,7 +29,8 @@ public struct ServerEnvironment: Sendable {
 }
 
 /// The router with every route and middleware, in the order a request meets
-/// them: request id → metrics → errors → body limit → (authentication →
+/// them: request id → metrics → errors → 405 for undeclared methods → body
+/// limit → (authentication →
 /// idempotency → route) for the API families.
 public func buildRouter(_ environment: ServerEnvironment) throws -> Router<ClearanceRequestContext> {
     let store = environment.store.withEmail(sender: environment.configuration.emailSender, linkBase: environment.configuration.publicURL)
@@ -39,9 +40,11 @@ public func buildRouter(_ environment: ServerEnvironment) throws -> Router<Clear
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: environment.registry)))
     router.add(middleware: ErrorMiddleware())
+    let openAPI = try OpenAPIDocument.load()
+    router.add(middleware: MethodNotAllowedMiddleware(document: openAPI))
     router.add(middleware: BodyLimitMiddleware(limit: environment.configuration.bodyLimit))
 
-    SystemRoutes(store: store, clock: clock, registry: environment.registry, openAPI: try OpenAPIDocument.load())
+    SystemRoutes(store: store, clock: clock, registry: environment.registry, openAPI: openAPI)
         .register(on: router)
 
     let attestations = KYCAttestationRoutes(store: store, clock: clock, publicURL: publicURL)

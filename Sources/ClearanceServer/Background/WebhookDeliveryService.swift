@@ -70,10 +70,17 @@ public struct WebhookDeliveryService: Service {
                         logger.error("claiming webhook deliveries failed", metadata: ["error": "\(String(reflecting: error))"])
                     }
                 }
+                // Each destination read once per claimed batch, fresh for it.
+                var destinations: [String: WebhookDestinationRecord] = [:]
+                for id in Set(claimed.map(\.destinationID)) {
+                    guard let delivery = claimed.first(where: { $0.destinationID == id }) else { continue }
+                    destinations[id] = try? await store.webhookDestinations.find(id: id, environment: delivery.environment)
+                }
                 for delivery in claimed {
                     inFlight.withLockedValue { $0 += 1 }
+                    let destination = destinations[delivery.destinationID]
                     group.addTask {
-                        await self.deliver(delivery)
+                        await self.deliver(delivery, to: destination)
                         let wasFull = inFlight.withLockedValue { count in
                             defer { count -= 1 }
                             return count == Self.maxConcurrent
@@ -100,11 +107,11 @@ public struct WebhookDeliveryService: Service {
         return min(pollInterval, .milliseconds(Int64(seconds * 1000) + 1))
     }
 
-    func deliver(_ delivery: ClaimedDelivery) async {
+    func deliver(_ delivery: ClaimedDelivery, to destination: WebhookDestinationRecord?) async {
         let started = ContinuousClock.now
         let outcome: DeliveryOutcome
         do {
-            outcome = try await attempt(delivery)
+            outcome = try await attempt(delivery, to: destination)
         } catch {
             outcome = retryOutcome(delivery, statusCode: nil, error: "internal: \(error)")
         }
@@ -118,12 +125,11 @@ public struct WebhookDeliveryService: Service {
         }
     }
 
-    func attempt(_ delivery: ClaimedDelivery) async throws -> DeliveryOutcome {
-        guard let destination = try await store.webhookDestinations.find(id: delivery.destinationID, environment: delivery.environment),
-            destination.enabled
+    func attempt(_ delivery: ClaimedDelivery, to destination: WebhookDestinationRecord?) async throws -> DeliveryOutcome {
+        guard let destination, destination.enabled
         else { return .failed(statusCode: nil, error: "the destination was removed or disabled") }
-        let (event, shredded) = try await store.outbox.event(id: delivery.eventID)
-        guard let event, !shredded else { return .failed(statusCode: nil, error: "the payload was erased with its session") }
+        guard let event = delivery.event, !delivery.shredded
+        else { return .failed(statusCode: nil, error: "the payload was erased with its session") }
         // Checked again at each delivery: DNS may have changed since.
         if let refusal = targetGuard.refusal(for: destination.url) {
             return .failed(statusCode: nil, error: "refused target: \(refusal)")

@@ -24,6 +24,7 @@ public enum Migrations {
         M0009_CreateWebhookAttempts(),
         M0010_CreateKYC(),
         M0011_CreateKYCAttestations(),
+        M0012_IndexWebhookLeases(),
         M0020_CreateEmailOutbox(),
     ]
 

@@ -9,6 +9,23 @@ public struct ClaimedDelivery: Sendable {
     public var destinationID: String
     public var environment: KeyEnvironment
     public var attempts: Int
+    /// The event, opened in the claiming transaction; nil when its payload
+    /// was erased (`shredded`) or it is gone.
+    public var event: OutboxEvent?
+    public var shredded: Bool
+
+    public init(
+        id: String, eventID: String, destinationID: String, environment: KeyEnvironment, attempts: Int,
+        event: OutboxEvent? = nil, shredded: Bool = false
+    ) {
+        self.id = id
+        self.eventID = eventID
+        self.destinationID = destinationID
+        self.environment = environment
+        self.attempts = attempts
+        self.event = event
+        self.shredded = shredded
+    }
 }
 
 public enum DeliveryOutcome: Sendable, Equatable {
@@ -24,35 +41,55 @@ public enum DeliveryOutcome: Sendable, Equatable {
 /// deliveries are taken again once it runs out. On SQLite one writer claims.
 public struct SQLWebhookDeliveryRepository: Sendable {
     let database: any Database
+    let outbox: SQLWebhookOutboxRepository
 
-    public init(database: any Database) { self.database = database }
+    public init(database: any Database, outbox: SQLWebhookOutboxRepository) {
+        self.database = database
+        self.outbox = outbox
+    }
 
+    /// Up to `limit` deliveries due now (oldest first), then lapsed leases,
+    /// marked in flight until `lease` from now, each with its event opened
+    /// so that sending needs no further read. Two index-backed queries
+    /// rather than one with OR, which scanned the whole backlog per claim.
     public func claim(now: Date, lease: TimeInterval, limit: Int) async throws -> [ClaimedDelivery] {
         let nowMS = Timestamp.milliseconds(now)
         let leaseMS = Timestamp.milliseconds(now.addingTimeInterval(lease))
-        let skipLocked = database.kind == .postgres ? " FOR UPDATE OF d SKIP LOCKED" : ""
+        let skipLocked = database.kind == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
         return try await database.transaction { sql in
-            let due = try await sql.raw("""
-                SELECT d.id, d.event_id, d.destination_id, d.attempts, e.environment FROM webhook_deliveries d
-                JOIN webhook_events e ON e.event_id = d.event_id
-                WHERE (d.status = 'pending' AND d.next_attempt_at <= \(bind: nowMS))
-                   OR (d.status = 'in_flight' AND d.lease_until <= \(bind: nowMS))
-                ORDER BY d.next_attempt_at, e.sequence LIMIT \(bind: limit)\(unsafeRaw: skipLocked)
+            var rows = try await sql.raw("""
+                SELECT id, event_id, destination_id, attempts FROM webhook_deliveries
+                WHERE status = 'pending' AND next_attempt_at <= \(bind: nowMS)
+                ORDER BY next_attempt_at LIMIT \(bind: limit)\(unsafeRaw: skipLocked)
                 """).all()
-            var claimed: [ClaimedDelivery] = []
-            for row in due {
-                let id = try row.decode(column: "id", as: String.self)
-                try await sql.raw("""
-                    UPDATE webhook_deliveries SET status = 'in_flight', lease_until = \(bind: leaseMS) WHERE id = \(bind: id)
-                    """).run()
-                claimed.append(
-                    ClaimedDelivery(
-                        id: id, eventID: try row.decode(column: "event_id", as: String.self),
-                        destinationID: try row.decode(column: "destination_id", as: String.self),
-                        environment: KeyEnvironment(rawValue: try row.decode(column: "environment", as: String.self)) ?? .live,
-                        attempts: try row.decode(column: "attempts", as: Int.self)))
+            if rows.count < limit {
+                rows += try await sql.raw("""
+                    SELECT id, event_id, destination_id, attempts FROM webhook_deliveries
+                    WHERE status = 'in_flight' AND lease_until <= \(bind: nowMS)
+                    ORDER BY lease_until LIMIT \(bind: limit - rows.count)\(unsafeRaw: skipLocked)
+                    """).all()
             }
-            return claimed
+            if rows.isEmpty { return [] }
+            let ids = try rows.map { try $0.decode(column: "id", as: String.self) }
+            try await sql.raw("""
+                UPDATE webhook_deliveries SET status = 'in_flight', lease_until = \(bind: leaseMS)
+                WHERE id IN (\(binds: ids))
+                """).run()
+            let eventIDs = Array(Set(try rows.map { try $0.decode(column: "event_id", as: String.self) }))
+            var events: [String: (row: any SQLRow, opened: (event: OutboxEvent?, shredded: Bool))] = [:]
+            for row in try await sql.raw("SELECT * FROM webhook_events WHERE event_id IN (\(binds: eventIDs))").all() {
+                events[try row.decode(column: "event_id", as: String.self)] = (row, try await outbox.open(row, on: sql))
+            }
+            return try rows.map { row in
+                let eventID = try row.decode(column: "event_id", as: String.self)
+                let event = events[eventID]
+                return ClaimedDelivery(
+                    id: try row.decode(column: "id", as: String.self), eventID: eventID,
+                    destinationID: try row.decode(column: "destination_id", as: String.self),
+                    environment: try event.flatMap { KeyEnvironment(rawValue: try $0.row.decode(column: "environment", as: String.self)) } ?? .live,
+                    attempts: try row.decode(column: "attempts", as: Int.self),
+                    event: event?.opened.event, shredded: event?.opened.shredded ?? true)
+            }
         }
     }
 

@@ -122,24 +122,31 @@ public struct SQLWebhookOutboxRepository: WebhookOutboxRepository {
             guard let row = try await sql.raw("SELECT * FROM webhook_events WHERE event_id = \(bind: id)").first() else {
                 return (nil, false)
             }
-            let sessionID = try row.decode(column: "session_id", as: String?.self)
-            var keySealer: Sealer? = sealer
-            if let sessionID { keySealer = try await sessionKeys.sealer(for: sessionID, on: sql) }
-            guard let sealed = try row.decode(column: "payload_sealed", as: Data?.self), let keySealer else {
-                return (nil, true)
-            }
-            guard let type = WebhookEventType(rawValue: try row.decode(column: "webhook_type", as: String.self)),
-                let environment = KeyEnvironment(rawValue: try row.decode(column: "environment", as: String.self)),
-                let payload = JSONValue(parsing: try keySealer.openString(sealed, context: Self.context(id)))
-            else { throw StoreError.corrupt("webhook event \(id)") }
-            return (
-                OutboxEvent(
-                    id: id, environment: environment, type: type, sessionID: sessionID,
-                    sequence: try row.decode(column: "sequence", as: Int64.self), payload: payload,
-                    createdAt: Timestamp.date(milliseconds: try row.decode(column: "created_at", as: Int64.self))),
-                false
-            )
+            return try await open(row, on: sql)
         }
+    }
+
+    /// A `webhook_events` row with its payload opened; nil and `shredded`
+    /// when the payload is gone (its session deleted, or nobody subscribed).
+    func open(_ row: any SQLRow, on sql: any SQLDatabase) async throws -> (event: OutboxEvent?, shredded: Bool) {
+        let id = try row.decode(column: "event_id", as: String.self)
+        let sessionID = try row.decode(column: "session_id", as: String?.self)
+        var keySealer: Sealer? = sealer
+        if let sessionID { keySealer = try await sessionKeys.sealer(for: sessionID, on: sql) }
+        guard let sealed = try row.decode(column: "payload_sealed", as: Data?.self), let keySealer else {
+            return (nil, true)
+        }
+        guard let type = WebhookEventType(rawValue: try row.decode(column: "webhook_type", as: String.self)),
+            let environment = KeyEnvironment(rawValue: try row.decode(column: "environment", as: String.self)),
+            let payload = JSONValue(parsing: try keySealer.openString(sealed, context: Self.context(id)))
+        else { throw StoreError.corrupt("webhook event \(id)") }
+        return (
+            OutboxEvent(
+                id: id, environment: environment, type: type, sessionID: sessionID,
+                sequence: try row.decode(column: "sequence", as: Int64.self), payload: payload,
+                createdAt: Timestamp.date(milliseconds: try row.decode(column: "created_at", as: Int64.self))),
+            false
+        )
     }
 
     public func events(sessionID: String) async throws -> [(id: String, type: WebhookEventType, sequence: Int64)] {
