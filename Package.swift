@@ -70,8 +70,14 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
-            resources: [.copy("OpenAPI/openapi.yaml"), .copy("Console/Templates"), .copy("Console/Static")]
+            resources: [
+                .copy("OpenAPI/openapi.yaml"), .copy("Console/Templates"), .copy("Console/Static"),
+                .copy("Emails/EmailTemplates"),
+            ]
         ),
         // Typed Swift SDK for a running server; the CLI talks through it.
         .target(

@@ -7,6 +7,13 @@ import ClearanceDomain
 public struct Store: Sendable {
     public let database: any Database
     public let sealer: Sealer
+    /// The email outbox (`emails.md`).
+    public let emails: SQLEmailOutboxRepository
+    /// How emails queued through this store sign and link (set from the
+    /// server's configuration by `withEmail`), so every caller that renders
+    /// one (API, console, KYC actions) uses the deployment's values.
+    public internal(set) var emailSender = EmailSender()
+    public internal(set) var emailLinkBase = "http://127.0.0.1:8080"
     public let settings: SettingsRepository
     public let audit: any AuditTrail
     public let apiKeys: any APIKeyRepository
@@ -21,6 +28,7 @@ public struct Store: Sendable {
     public init(database: any Database, sealer: Sealer) {
         self.database = database
         self.sealer = sealer
+        self.emails = SQLEmailOutboxRepository(database: database, sealer: sealer)
         self.settings = SettingsRepository(database: database)
         self.audit = SQLAuditTrail(database: database)
         self.apiKeys = SQLAPIKeyRepository(database: database)

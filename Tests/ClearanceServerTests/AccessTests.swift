@@ -44,6 +44,9 @@ struct ProtectedRoute: Sendable, CustomStringConvertible {
         .init(method: .delete, path: "/v3/session/\(UUID().uuidString.lowercased())/delete/", privilege: .deleteSessions),
         .init(method: .patch, path: "/v3/session/\(UUID().uuidString.lowercased())/update-status/", privilege: .writeSessions, body: #"{"new_status":"Approved"}"#),
         .init(method: .patch, path: "/v3/session/\(UUID().uuidString.lowercased())/features/feature_ocr/update-status/", privilege: .writeSessions, body: #"{"new_status":"Approved"}"#),
+        .init(method: .post, path: "/v3/session/\(UUID().uuidString.lowercased())/decision-email-preview/", privilege: .writeSessions, body: #"{"new_status":"Approved"}"#),
+        .init(method: .post, path: "/v3/session/\(UUID().uuidString.lowercased())/resubmission-preview/", privilege: .writeSessions, body: #"{}"#),
+        .init(method: .get, path: "/v3/session/\(UUID().uuidString.lowercased())/emails/", privilege: .readSessions),
     ]
 }
 

@@ -23,7 +23,7 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self) -> None:
+    def __init__(self, extra_env=None) -> None:
         self.data_dir = tempfile.mkdtemp(prefix="clearance-compat-")
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -31,6 +31,7 @@ class Server:
         env.update(CLEARANCE_DATA_DIR=self.data_dir, CLEARANCE_LISTEN=f"127.0.0.1:{self.port}", CLEARANCE_LOG_LEVEL="warning",
                    # The receivers in these tests listen on loopback; retries compressed for test time.
                    CLEARANCE_ALLOW_PRIVATE_WEBHOOK_TARGETS="1", CLEARANCE_WEBHOOK_RETRY_SCALE="0.001")
+        env.update(extra_env or {})
         self.process = subprocess.Popen(
             [os.environ["CLEARANCE_BIN"], "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )

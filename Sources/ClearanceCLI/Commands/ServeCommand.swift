@@ -10,6 +10,7 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve", abstract: "Run the HTTP server and its background workers.")
 
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var emailOptions: EmailOptions
 
     @Option(help: "Address to listen on, HOST:PORT (CLEARANCE_LISTEN, default 127.0.0.1:8080).")
     var listen: String?
@@ -50,6 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = draft
         let logger = Runtime.logger()
         let store = try await Runtime.openStore(storeOptions, migrate: !noMigrate)
+        let (emailSender, emails) = try await Settings.emailDelivery(emailOptions, storeOptions: storeOptions, store: store, logger: logger)
 
         if let adminKey = try await APIKeyService(store: store).bootstrapAdminKey(now: Date()) {
             Console.line("clearance: created the first admin API key. It is shown once; store it now:")
@@ -68,8 +70,8 @@ struct ServeCommand: AsyncParsableCommand {
             store: store, allowPrivateTargets: configuration.allowPrivateWebhookTargets,
             retryScale: try Settings.webhookRetryScale(environment: environment), http: http, logger: logger)
         let app = try buildApplication(
-            ServerEnvironment(store: store, configuration: configuration, logger: logger),
-            services: noWorkers ? [] : [sweep, webhooks],
+            ServerEnvironment(store: store, configuration: configuration.sending(as: emailSender), logger: logger),
+            services: noWorkers ? [] : [sweep, webhooks, emails],
             onServerRunning: { address in
                 Console.line("clearance: listening on \(address) (public URL \(configuration.publicURL))")
             })

@@ -12,6 +12,7 @@ struct WorkerCommand: AsyncParsableCommand {
         commandName: "worker", abstract: "Run only the background workers: webhook delivery and expiry sweeps.")
 
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var emailOptions: EmailOptions
 
     @Flag(name: .customLong("allow-private-webhook-targets"), help: "As for serve (CLEARANCE_ALLOW_PRIVATE_WEBHOOK_TARGETS=1).")
     var allowPrivateWebhookTargets = false
@@ -26,6 +27,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let interval = try Settings.sweepInterval(flag: sweepInterval, environment: environment)
         let retryScale = try Settings.webhookRetryScale(environment: environment)
         let store = try await Runtime.openStore(storeOptions, migrate: false)
+        let (_, emails) = try await Settings.emailDelivery(emailOptions, storeOptions: storeOptions, store: store, logger: logger)
         let http = WebhookDeliveryService.makeHTTPClient()
         let group = ServiceGroup(
             configuration: .init(
@@ -33,6 +35,7 @@ struct WorkerCommand: AsyncParsableCommand {
                     SweepService(store: store, interval: .milliseconds(Int64(interval * 1000)), logger: logger),
                     WebhookDeliveryService(
                         store: store, allowPrivateTargets: allowPrivate, retryScale: retryScale, http: http, logger: logger),
+                    emails,
                     ReadyLine(),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

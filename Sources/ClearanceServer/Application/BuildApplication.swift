@@ -33,7 +33,7 @@ public struct ServerEnvironment: Sendable {
 /// limit → (authentication →
 /// idempotency → route) for the API families.
 public func buildRouter(_ environment: ServerEnvironment) throws -> Router<ClearanceRequestContext> {
-    let store = environment.store
+    let store = environment.store.withEmail(sender: environment.configuration.emailSender, linkBase: environment.configuration.publicURL)
     let clock = environment.clock
     let publicURL = environment.configuration.publicURL
     let router = Router(context: ClearanceRequestContext.self)
@@ -59,6 +59,7 @@ public func buildRouter(_ environment: ServerEnvironment) throws -> Router<Clear
     AuditRoutes(store: store, publicURL: publicURL).register(on: api)
     WorkflowRoutes(store: store, clock: clock, publicURL: publicURL).register(on: api)
     SessionRoutes(store: store, clock: clock, publicURL: publicURL).register(on: api)
+    SessionEmailRoutes(store: store, clock: clock).register(on: api)
     WebhookDestinationRoutes(
         store: store, clock: clock, publicURL: publicURL,
         targetGuard: WebhookTargetGuard(allowPrivate: environment.configuration.allowPrivateWebhookTargets)

@@ -1,4 +1,5 @@
 import Foundation
+import ClearanceDomain
 
 /// What `serve` was told. Parsing from flags and environment lives in the
 /// CLI; these are the values after validation.
@@ -29,6 +30,9 @@ public struct ServerConfiguration: Sendable {
         self.publicURL = (publicURL ?? "http://\(host):\(port)").trimmingSuffix("/")
         self.bodyLimit = bodyLimit
     }
+
+    /// The organisation's name and address on emails to the people verified.
+    public var emailSender = EmailSender()
 }
 
 extension String {

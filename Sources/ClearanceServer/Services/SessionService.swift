@@ -10,8 +10,17 @@ import ClearanceStore
 /// one session serialize and each is decided on the state it will change.
 public struct SessionService: Sendable {
     let store: Store
+    /// Signs the emails to the person being verified.
+    let emailSender: EmailSender
+    /// Base of the verification links in emails.
+    let publicURL: String
 
-    public init(store: Store) { self.store = store }
+    /// The sender and link base default to the store's (the server's configuration).
+    public init(store: Store, emailSender: EmailSender? = nil, publicURL: String? = nil) {
+        self.store = store
+        self.emailSender = emailSender ?? store.emailSender
+        self.publicURL = publicURL ?? store.emailLinkBase
+    }
 
     // MARK: Create
 
@@ -123,11 +132,12 @@ public struct SessionService: Sendable {
 
     // MARK: The one status-change function
 
-    /// Writes the new status, a review, the audit entry and the
-    /// `status.updated` outbox rows, in the caller's transaction.
+    /// Writes the new status, a review, the audit entry, the
+    /// `status.updated` outbox rows and the email (if any), in the caller's
+    /// transaction.
     func transition(
         _ session: inout SessionRecord, to newStatus: SessionStatus, actor: String, comment: String?,
-        requestID: String?, now: Date, on sql: any SQLDatabase
+        requestID: String?, now: Date, email: SessionEmailPlan? = nil, on sql: any SQLDatabase
     ) async throws {
         let previous = session.status
         session.status = newStatus
@@ -147,6 +157,7 @@ public struct SessionService: Sendable {
             at: now, on: sql)
         try await WebhookPayloads.enqueueSessionEvent(
             .statusUpdated, session: session, previousStatus: previous, store: store, now: now, on: sql)
+        if let email { try await queueEmail(email, session: session, now: now, on: sql) }
     }
 
     /// Runs the decision rule once every node has a result.
@@ -157,7 +168,8 @@ public struct SessionService: Sendable {
         guard let outcome = DecisionRule.decide(nodes.map(\.status), fourEyes: workflow.settings.fourEyes),
             let next = SessionStateMachine.automatic(current: session.status, event: .decided(outcome))
         else { return }
-        try await transition(&session, to: next, actor: actor, comment: nil, requestID: requestID, now: now, on: sql)
+        let email = try automaticEmail(for: next, session: session, nodes: nodes)
+        try await transition(&session, to: next, actor: actor, comment: nil, requestID: requestID, now: now, email: email, on: sql)
     }
 
     // MARK: Manual status change
@@ -194,7 +206,9 @@ public struct SessionService: Sendable {
             guard var session = try await store.sessions.lock(id: id, environment: principal.environment, on: sql) else {
                 return nil
             }
-            let recipient = change.emailAddress ?? session.personal.contactDetails?["email"]?.stringValue
+            // Nodes (for a verified address and the first name) only when an email is asked for.
+            let currentNodes = change.sendEmail ? try await store.sessions.nodes(sessionID: session.id, on: sql) : []
+            let recipient = Self.recipient(session, nodes: currentNodes, requested: change.emailAddress)
             switch SessionStateMachine.manual(
                 current: session.status, requested: change.newStatus, sendEmail: change.sendEmail,
                 hasRecipient: recipient != nil)
@@ -207,6 +221,7 @@ public struct SessionService: Sendable {
                 break
             }
             var resetNodes: [SessionNodeRecord] = []
+            var resubmitting: [Feature] = []
             if change.newStatus == .resubmitted {
                 guard let workflow = try await store.workflows.find(id: session.workflowID, version: session.workflowVersion, on: sql)
                 else { throw StoreError.corrupt("session \(session.id) names a missing workflow version") }
@@ -228,6 +243,7 @@ public struct SessionService: Sendable {
                         headers: [.retryAfter: String(wait)])
                 }
                 let selectedIDs = Set(selection.map(\.nodeID))
+                resubmitting = selection.map(\.feature)
                 for var node in nodes where selectedIDs.contains(node.nodeID) {
                     // Checks that need no person re-run at once; the others wait for the person.
                     node.status = node.feature.needsNoUser ? .inProgress : .notStarted
@@ -239,16 +255,28 @@ public struct SessionService: Sendable {
                 session.resubmit = ResubmitInfo(nodes: selection.map(\.nodeID), attemptsUsed: session.resubmit.attemptsUsed + 1)
                 if selection.allSatisfy(\.feature.needsNoUser) { session.lastNoUserResubmitAt = now }
             }
-            if change.emailPreviewToken != nil {
-                // Previews arrive with the email feature; until then no token can match.
-                throw APIError.conflict(
-                    "The email preview token is stale or does not match what would be sent; preview again.",
-                    code: "EMAIL_PREVIEW_MISMATCH")
+            var email: SessionEmailPlan?
+            // A resubmission of only checks that run without the person asks nothing of them: no email.
+            let nothingToAsk = change.newStatus == .resubmitted && EmailSteps.keys(for: resubmitting).isEmpty
+            if change.sendEmail, !nothingToAsk, let kind = Self.decisionKind(change.newStatus) {
+                email = try planEmail(
+                    kind: kind, session: session, nodes: currentNodes, requestedAddress: change.emailAddress,
+                    language: change.emailLanguage, resubmitting: resubmitting)
+            }
+            if let token = change.emailPreviewToken {
+                // Check 5: the token must be for exactly the email this change sends now.
+                guard let email, email.recipient != nil,
+                    EmailPreviewToken.matches(token, message: email.message, kind: email.kind, now: now, key: previewKey)
+                else {
+                    throw APIError.conflict(
+                        "The email preview token is stale or does not match what would be sent; preview again.",
+                        code: "EMAIL_PREVIEW_MISMATCH")
+                }
             }
             for node in resetNodes { try await store.sessions.saveNode(node, on: sql) }
             try await transition(
                 &session, to: change.newStatus, actor: principal.actor, comment: change.comment, requestID: requestID,
-                now: now, on: sql)
+                now: now, email: email, on: sql)
             return session
         }
     }

@@ -25,6 +25,7 @@ public enum Migrations {
         M0010_CreateKYC(),
         M0011_CreateKYCAttestations(),
         M0012_IndexWebhookLeases(),
+        M0020_CreateEmailOutbox(),
         // 0030–0039: the reviewer console.
         M0030_CreateConsoleUsers(),
         M0031_CreateConsoleSessions(),

@@ -168,16 +168,33 @@ extension KYCService {
         }
     }
 
-    // MARK: - EMAIL HOOK (for the email feature)
+    // MARK: Email to the person
+
     /// Called inside the reviewer-action transaction after a rejection or an
-    /// update request, with everything the "KYC rejected" / "KYC changes
-    /// requested" emails need (`user.email` is open here, `version.rejectionReason`,
-    /// `actionRequest.reason/requiredFields/dueAt`). Enqueue the email on
-    /// `sql` so it commits or vanishes with the decision. Does nothing yet.
+    /// update request: queues the "KYC rejected" / "KYC changes requested"
+    /// email on `sql`, so it commits or vanishes with the decision
+    /// (`docs/emails.md`). The profile has no language, so English; an
+    /// address that cannot be mailed (non-ASCII) gets no email rather than
+    /// blocking the decision.
     func reviewerNotice(
         _ action: KYCReviewAction, user: KYCUserRecord, version: KYCVersionRecord, actionRequest: KYCActionRequestRecord?,
         settings: KYCSettings, now: Date, on sql: any SQLDatabase
-    ) async throws {}
+    ) async throws {
+        guard FieldRules.isEmail(user.email), user.email.allSatisfy(\.isASCII) else { return }
+        let decision: KYCEmails.Decision
+        switch action {
+        case .approve: return
+        case .reject: decision = .rejected(reason: version.rejectionReason ?? "")
+        case .requestUpdate:
+            decision = .changesRequested(
+                reason: actionRequest?.reason ?? "", fields: actionRequest?.requiredFields ?? [], dueAt: actionRequest?.dueAt)
+        }
+        try await KYCEmails.enqueue(
+            KYCEmails.Request(
+                environment: user.environment, profileID: user.id, recipient: user.email, language: "en",
+                firstName: user.profileFirstName ?? version.fields[.firstName] ?? user.firstName, decision: decision),
+            sender: store.emailSender, store: store, now: now, on: sql)
+    }
 
     // MARK: Expiry
 
