@@ -291,6 +291,47 @@ struct ConsoleTests {
         }
     }
 
+    /// With "email the person" the first press shows the email and changes
+    /// nothing; confirming with the preview's token makes the change and
+    /// queues that email; a token for another email is refused.
+    @Test func anEmailIsPreviewedBeforeTheChangeIsMade() async throws {
+        try await TestServer.with(configuration: .consoleTest()) { server in
+            try await server.consoleUser("rita@example.com", roles: [.reviewer])
+            let workflow = try await server.workflow([.ocr, .liveness, .faceMatch, .aml])
+            let session = try await server.sessionInReview(workflow)
+            try await server.test(.live) { client in
+                let browser = ConsoleBrowser(client)
+                try await browser.signIn("rita@example.com")
+                _ = try await browser.post("/console/environment", [("environment", "sandbox")], csrf: try #require(try await browser.pageToken()))
+                let token = try #require(try await browser.pageToken())
+                let fields = [
+                    ("action", "resubmit"), ("nodes", "feature_ocr"), ("nodes", "feature_liveness"), ("send_email", "1"),
+                    ("email_language", "de"), ("comment", "blurred photo"),
+                ]
+                let preview = try await browser.post("/console/sessions/\(session.id)/decision", fields, csrf: token)
+                #expect(preview.status == .ok)
+                #expect(preview.text.contains("id=\"email-preview\""))
+                #expect(preview.text.contains("ana@example.com"), "the recipient, from the contact details")
+                #expect(preview.text.contains("Hallo Ana"), "the German text as it will be sent")
+                #expect(try await server.store.sessions.find(id: session.id, environment: .sandbox)?.status == .inReview)
+                #expect(try await server.store.emails.emails(sessionID: session.id).isEmpty)
+
+                let stale = try await browser.post(
+                    "/console/sessions/\(session.id)/decision", fields + [("preview_token", "not-the-token")], csrf: token)
+                #expect(stale.status == .badRequest)
+                #expect(try await server.store.sessions.find(id: session.id, environment: .sandbox)?.status == .inReview)
+
+                let range = try #require(preview.text.range(of: #"name="preview_token" value=""#))
+                let previewToken = String(preview.text[range.upperBound...].prefix { $0 != "\"" })
+                let confirmed = try await browser.post(
+                    "/console/sessions/\(session.id)/decision", fields + [("preview_token", previewToken)], csrf: token)
+                #expect(confirmed.status == .seeOther)
+            }
+            #expect(try await server.store.sessions.find(id: session.id, environment: .sandbox)?.status == .resubmitted)
+            #expect(try await server.store.emails.emails(sessionID: session.id).count == 1)
+        }
+    }
+
     @Test func fourEyesNeedsASecondReviewer() async throws {
         try await TestServer.with(configuration: .consoleTest()) { server in
             try await server.consoleUser("rita@example.com", roles: [.reviewer])

@@ -120,7 +120,16 @@ def test_request_resubmission_of_two_steps(browser, server, sandbox, shots):
         box.click()
     browser.find_element(By.ID, "resubmit-comment").send_keys("The document photo is blurred.")
     Select(browser.find_element(By.ID, "email_language")).select_by_value("es")
+    email = browser.find_element(By.ID, "send_email")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", email)
+    email.click()
     submit(browser, browser.find_element(By.ID, "resubmit"))
+    # The email is shown first; nothing has changed yet.
+    assert browser.find_element(By.ID, "preview-recipient").text == "bruno@example.com"
+    assert "Bruno" in browser.find_element(By.ID, "preview-text").text
+    assert status_of(browser) == "In Review"
+    shot(browser, shots, "08a-email-preview")
+    submit(browser, browser.find_element(By.ID, "confirm-with-email"))
     assert status_of(browser) == "Resubmitted"
     shot(browser, shots, "08-session-resubmitted")
     decision = server.request("GET", f"/v3/session/{sandbox['sessions']['b']}/decision/", sandbox["key"])

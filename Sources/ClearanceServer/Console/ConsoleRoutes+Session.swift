@@ -26,7 +26,7 @@ extension ConsoleRoutes {
     /// writes an audit entry naming the viewer first.
     func renderSession(
         _ id: String, viewer: ConsoleViewer, context: ClearanceRequestContext, notice: String? = nil, error: String? = nil,
-        form: ConsoleHTTP.Form? = nil, status: HTTPResponse.Status = .ok
+        form: ConsoleHTTP.Form? = nil, preview: [String: Any]? = nil, status: HTTPResponse.Status = .ok
     ) async throws -> Response {
         let principal = viewer.principal
         guard let session = try await store.sessions.find(id: id, environment: principal.environment) else {
@@ -113,6 +113,7 @@ extension ConsoleRoutes {
         values["can_audit"] = principal.has(.readAudit)
         if let notice { values["notice"] = notice }
         if let error { values["error"] = error }
+        if let preview { values["preview"] = preview }
         return renderer.page("session", title: "Session #\(session.number)", viewer: viewer, active: "queue", values, status: status)
     }
 
@@ -181,7 +182,35 @@ extension ConsoleRoutes {
         }
         let change = SessionService.ManualChange(
             newStatus: newStatus, comment: form.text("comment"), sendEmail: form["send_email"] != nil,
-            emailAddress: form.text("email_address"), emailLanguage: language, nodesToResubmit: nodes)
+            emailAddress: form.text("email_address"), emailLanguage: language, nodesToResubmit: nodes,
+            emailPreviewToken: form.text("preview_token"))
+        // An email is shown before it is sent: the first press previews it,
+        // the second (carrying the preview's token) makes the change, and the
+        // service refuses it (409) if the email would now differ.
+        if change.sendEmail, newStatus != .inReview, change.emailPreviewToken == nil {
+            let preview: EmailPreview?
+            do {
+                preview = try await SessionService(store: store).previewEmail(
+                    sessionID: id, newStatus: newStatus, requested: nodes, emailAddress: change.emailAddress,
+                    language: language, principal: principal, now: clock.now())
+            } catch let error as APIError where error.status != .notFound && error.status != .internalServerError {
+                return try await refuse(error.detail)
+            }
+            guard let preview else { throw APIError.notFound("No session with this id in this environment.") }
+            guard preview.willBeSent, let token = preview.previewToken else {
+                return try await refuse("The email would not be sent: \(preview.notSentReason ?? "no recipient").")
+            }
+            let verb = ["approve": "Approve", "decline": "Decline", "resubmit": "Request resubmission"][form["action"] ?? ""] ?? "Confirm"
+            var values: [String: Any] = [
+                "recipient": preview.recipient, "source": preview.recipientSource.replacingOccurrences(of: "_", with: " "),
+                "sender_name": preview.senderName, "sender_email": preview.senderEmail, "subject": preview.subject,
+                "text": preview.text, "token": token, "action": form["action"] ?? "", "verb": verb,
+                "language": language, "chosen": nodes?.map(\.nodeID) ?? [],
+            ]
+            if let comment = change.comment { values["comment"] = comment }
+            if let address = change.emailAddress { values["email_address"] = address }
+            return try await renderSession(id, viewer: viewer, context: context, form: form, preview: values)
+        }
         let outcome: ConsoleReviewService.Outcome
         do {
             outcome = try await review.decide(sessionID: id, change: change, principal: principal, requestID: context.requestID, now: clock.now())
