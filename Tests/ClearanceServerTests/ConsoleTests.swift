@@ -573,6 +573,19 @@ struct ConsoleTests {
                 try await browser.signIn("kim@example.com")
                 let queue = try await browser.get("/console/kyc")
                 #expect(queue.status == .ok && queue.text.contains(version.id))
+                // Assign to me: the queue names the assignee and filters by it.
+                let assigned = try await browser.post(
+                    "/console/kyc/versions/\(version.id)/assign", [("to", "me"), ("back", "/console/kyc?assignee=anyone")],
+                    csrf: try #require(ConsoleBrowser.csrf(in: queue.text)))
+                #expect(assigned.status == .seeOther)
+                let mine = try await browser.get("/console/kyc?assignee=me")
+                #expect(mine.text.contains(version.id) && mine.text.contains("kim@example.com") && mine.text.contains("Release"))
+                #expect(!(try await browser.get("/console/kyc?assignee=unassigned").text.contains(version.id)))
+                #expect(try await reviewer.post(
+                    "/console/kyc/versions/\(version.id)/assign", [("to", "me")], csrf: try #require(try await reviewer.pageToken())
+                ).status == .forbidden, "a reviewer without a KYC role cannot take it")
+                let (_, trail) = try await server.store.audit.entries(subjectID: version.id, limit: 50, offset: 0)
+                #expect(trail.contains { $0.action == "kyc_version.assigned" && $0.actor == "console:\(kim.id)" })
                 let page = try await browser.get("/console/kyc/versions/\(version.id)")
                 #expect(page.status == .ok && page.text.contains("Léa") && page.text.contains("FR123456"))
                 let token = try #require(ConsoleBrowser.csrf(in: page.text))

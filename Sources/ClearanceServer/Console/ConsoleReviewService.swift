@@ -39,6 +39,25 @@ struct ConsoleReviewService: Sendable {
         }
     }
 
+    /// Assigns a KYC version under review to `principal` (or clears it);
+    /// false when the version is not in this environment.
+    func assignKYC(versionID: String, toSelf: Bool, principal: Principal, requestID: String?, now: Date) async throws -> Bool {
+        guard let (_, environment) = try await store.kyc.version(id: versionID), environment == principal.environment
+        else { return false }
+        try await store.database.transaction { [store, queue] sql in
+            let previous = try await queue.kycAssignee(versionID: versionID, on: sql)
+            try await queue.assignKYC(versionID: versionID, userID: toSelf ? principal.id : nil, at: now, on: sql)
+            try await store.audit.append(
+                AuditEvent(
+                    actor: principal.actor, action: toSelf ? "kyc_version.assigned" : "kyc_version.unassigned",
+                    subjectType: "kyc_version", subjectID: versionID,
+                    before: ["assignee": previous.map { .string("console:\($0)") } ?? .null],
+                    after: ["assignee": toSelf ? .string(principal.actor) : .null], requestID: requestID),
+                at: now, on: sql)
+        }
+        return true
+    }
+
     /// Written before a page shows a session's decrypted personal data.
     func recordView(sessionID: String, principal: Principal, requestID: String?, now: Date) async throws {
         try await store.database.transaction { [store] sql in

@@ -12,19 +12,48 @@ extension ConsoleRoutes {
     @Sendable func kycQueuePage(_ request: Request, context: ClearanceRequestContext) async throws -> Response {
         let viewer = try viewer(request, context)
         try context.require(anyOf: Self.kycRoles)
-        let (total, items) = try await queue.kycQueue(environment: viewer.principal.environment, limit: 100, offset: 0)
+        let filter = request.uri.queryParameters.get("assignee") ?? "anyone"
+        let assignee: KYCAssigneeFilter = switch filter {
+        case "me": .user(viewer.userID)
+        case "unassigned": .nobody
+        default: .anyone
+        }
+        let (total, items) = try await queue.kycQueue(
+            environment: viewer.principal.environment, assignee: assignee, limit: 100, offset: 0)
         let now = clock.now()
         let rows: [[String: Any]] = items.map { item in
             let waiting = now.timeIntervalSince(item.submittedAt)
-            return [
+            var row: [String: Any] = [
                 "id": item.versionID, "user_id": item.userID, "number": item.versionNumber,
                 "age": ConsoleFormat.age(waiting), "since": ConsoleFormat.time(item.submittedAt),
                 "documents": item.documentsCount, "overdue": waiting > reviewSLA, "resubmission": item.isResubmission,
+                "mine": item.assigneeID == viewer.userID, "back": "/console/kyc?assignee=\(filter)",
             ]
+            if let email = item.assigneeEmail { row["assignee"] = email }
+            return row
         }
         return renderer.page(
             "kyc", title: "KYC reviews", viewer: viewer, active: "kyc",
-            ["rows": rows, "total": total, "empty": rows.isEmpty, "sla_hours": Self.hours(reviewSLA)])
+            [
+                "rows": rows, "total": total, "empty": rows.isEmpty, "sla_hours": Self.hours(reviewSLA),
+                "filters": ["anyone", "me", "unassigned"].map { ["value": $0, "selected": $0 == filter] },
+            ])
+    }
+
+    /// "Assign to me" (`to=me`) or release (`to=nobody`) for a KYC version.
+    @Sendable func kycAssign(_ request: Request, context: ClearanceRequestContext) async throws -> Response {
+        var request = request
+        _ = try viewer(request, context)
+        let principal = try context.require(anyOf: Self.kycRoles)
+        guard let id = KYCIdentifier.version.normalize(try context.parameters.require("version_id")) else {
+            throw APIError.notFound("No KYC version with this id.")
+        }
+        let form = try await ConsoleHTTP.readForm(&request, context: context)
+        guard try await review.assignKYC(
+            versionID: id, toSelf: form["to"] != "nobody", principal: principal, requestID: context.requestID, now: clock.now())
+        else { throw APIError.notFound("No KYC version with this id in this environment.") }
+        let back = form["back"].map { ConsoleHTTP.safeNext($0) } ?? "/console/kyc"
+        return ConsoleHTTP.redirect(back.hasPrefix("/console/kyc") ? back : "/console/kyc")
     }
 
     /// The version in this environment, or 404 (another environment's too).

@@ -53,6 +53,7 @@ struct ConsoleRoutes {
         console.get("/console/kyc", use: kycQueuePage)
         console.get("/console/kyc/versions/:version_id", use: kycVersionPage)
         console.post("/console/kyc/versions/:version_id/review", use: kycReview)
+        console.post("/console/kyc/versions/:version_id/assign", use: kycAssign)
         console.get("/console/kyc/documents/:document_id", use: kycDocument)
         // Anything else under /console/ is a signed-in HTML 404, not the API's JSON one.
         console.get("/console/**", use: notFound)

@@ -30,6 +30,7 @@ public enum Migrations {
         M0030_CreateConsoleUsers(),
         M0031_CreateConsoleSessions(),
         M0032_CreateReviewAssignments(),
+        M0033_CreateKYCReviewAssignments(),
     ]
 
     public static var latestVersion: Int { all.map(\.version).max() ?? 0 }
