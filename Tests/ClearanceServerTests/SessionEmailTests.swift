@@ -417,9 +417,11 @@ struct KYCEmailTests {
             let rejected = KYCEmails.Request(
                 environment: .live, profileID: "profile-1", recipient: "zoe@example.com", language: "ja", firstName: nil,
                 decision: .rejected(reason: "制裁リストに該当"))
+            // Two instants apart: the log is ordered by time (then by a random id).
+            let now = Date()
             try await server.store.database.transaction { sql in
-                try await KYCEmails.enqueue(changes, sender: sender, store: server.store, now: Date(), on: sql)
-                try await KYCEmails.enqueue(rejected, sender: sender, store: server.store, now: Date(), on: sql)
+                try await KYCEmails.enqueue(changes, sender: sender, store: server.store, now: now, on: sql)
+                try await KYCEmails.enqueue(rejected, sender: sender, store: server.store, now: now.addingTimeInterval(0.01), on: sql)
             }
             // A transaction that fails takes its email with it.
             struct Abort: Error {}
