@@ -191,7 +191,7 @@ def test_the_delivery_log_shows_attempts_and_resend_sends_again(server, sandbox_
         assert ours["summary"]["total_deliveries"] == 2 and "secret_shared_key" not in ours
 
         resent = server.request("POST", f"/v3/webhook/destinations/{uuid_}/deliveries/{retried['uuid']}/resend/", sandbox_key, {})
-        assert resent["status"] == "pending"
+        assert resent["status"] in ("pending", "in_flight", "delivered"), "queued again (the worker may be on it already)"
         received = receiver.wait_for(3)
         assert len(received) == 3
         assert json.loads(received[2][1])["event_id"] == retried["event_id"], "the same event, again: receivers de-duplicate by event_id"
