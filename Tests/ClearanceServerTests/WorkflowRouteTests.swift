@@ -78,6 +78,9 @@ struct WorkflowRouteTests {
                     (#"{"name":"x","nodes":[{"feature":"OCR"}],"settings":{"colour":"red"}}"#, "settings.colour"),
                     (#"{"name":"x","nodes":[{"feature":"OCR"}],"settings":[]}"#, "settings"),
                     (#"{"name":"x","nodes":[{"feature":7}]}"#, "nodes[0].feature"),
+                    // Found by schemathesis: an explicit null was taken for "absent".
+                    (#"{"name":"x","nodes":[{"feature":"OCR","node_id":null}]}"#, "nodes[0].node_id"),
+                    (#"{"name":"x","nodes":[{"feature":"OCR","settings":null}]}"#, "nodes[0].settings"),
                 ]
                 for (text, field) in cases {
                     let response = try await client.execute(uri: "/v3/workflows/", method: .post, headers: admin, body: body(text))

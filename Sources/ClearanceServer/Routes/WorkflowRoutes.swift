@@ -22,6 +22,24 @@ struct WorkflowRoutes {
         var node_id: String?
         var feature: String
         var settings: JSONValue?
+
+        enum CodingKeys: String, CodingKey { case node_id, feature, settings }
+
+        /// `node_id` and `settings` may be left out (defaults are given) but
+        /// not sent as null: the document says string and object, and
+        /// schemathesis holds us to it.
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            for key in [CodingKeys.node_id, .settings] where container.contains(key) {
+                if try container.decodeNil(forKey: key) {
+                    throw DecodingError.valueNotFound(
+                        String.self, .init(codingPath: container.codingPath + [key], debugDescription: "null"))
+                }
+            }
+            node_id = try container.decodeIfPresent(String.self, forKey: .node_id)
+            feature = try container.decode(String.self, forKey: .feature)
+            settings = try container.decodeIfPresent(JSONValue.self, forKey: .settings)
+        }
     }
 
     struct CreateBody: Decodable {
