@@ -406,6 +406,39 @@ struct SessionEmailTests {
 
 @Suite("Emails: the KYC profile hook")
 struct KYCEmailTests {
+    /// With polling set to ten minutes, only the commit's wake-up can send
+    /// the email within the wait (the same mechanism as webhooks).
+    @Test func aQueuedEmailWakesTheWorkerAtCommit() async throws {
+        try await TestServer.with(configuration: TestServer.emailConfiguration) { server in
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clearance-wake-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let worker = EmailDeliveryService(
+                store: server.store, transport: EMLDirectoryTransport(directory: directory), pollInterval: .seconds(600),
+                logger: TestDatabase.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await worker.run() }
+                defer { group.cancelAll() }
+                // Let the worker reach its idle wait first.
+                try await Task.sleep(for: .milliseconds(300))
+                let request = KYCEmails.Request(
+                    environment: .live, profileID: "profile-wake", recipient: "zoe@example.com", language: "en", firstName: "Zoë",
+                    decision: .rejected(reason: "The document is unreadable."))
+                try await server.store.database.transaction { sql in
+                    _ = try await KYCEmails.enqueue(
+                        request, sender: TestServer.emailConfiguration.emailSender, store: server.store, now: Date(), on: sql)
+                }
+                let deadline = ContinuousClock.now + .seconds(60)
+                var files: [String] = []
+                while ContinuousClock.now < deadline {
+                    files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+                    if !files.isEmpty { break }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(files.count == 1, "sent without waiting for the ten-minute poll")
+            }
+        }
+    }
+
     @Test func enqueueQueuesRenderedKYCEmailsInTheCallersTransaction() async throws {
         try await TestServer.with(configuration: TestServer.emailConfiguration) { server in
             let sender = TestServer.emailConfiguration.emailSender

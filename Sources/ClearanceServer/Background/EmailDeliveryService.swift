@@ -19,11 +19,13 @@ public struct EmailDeliveryService: Service {
     let logger: Logger
     /// Multiplies the retry schedule: 1 in production; tests compress it.
     let retryScale: Double
+    /// The longest idle wait, a fallback: a queued email wakes the worker at
+    /// commit (`CommitSignal`, as for webhooks), a retry at its due time.
     let pollInterval: Duration
 
     public init(
         store: Store, transport: any MailTransport, clock: ServerClock = .system, retryScale: Double = 1,
-        pollInterval: Duration = .milliseconds(100), logger: Logger
+        pollInterval: Duration = .seconds(2), logger: Logger
     ) {
         self.store = store
         self.transport = transport
@@ -37,10 +39,17 @@ public struct EmailDeliveryService: Service {
     static let batch = 8
 
     public func run() async throws {
+        let signal = store.database.signal(.emails)
         while !Task.isCancelledOrShuttingDown {
             let sent = await deliverDue()
             if sent == 0 {
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pollInterval) }
+                var wait = pollInterval
+                if let due = try? await store.emails.nextDue() {
+                    let seconds = max(0.001, due.timeIntervalSince(clock.now()))
+                    wait = min(wait, .milliseconds(Int64(seconds * 1000) + 1))
+                }
+                let idle = wait
+                try? await cancelWhenGracefulShutdown { await signal.wait(upTo: idle) }
             }
         }
     }

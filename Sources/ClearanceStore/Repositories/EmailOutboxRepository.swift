@@ -99,6 +99,18 @@ public struct SQLEmailOutboxRepository: Sendable {
             \(bind: email.subjectID), \(bind: email.message.language), 'pending', 0, \(bind: createdAt), \(bind: sealed),
             \(bind: email.messageID), \(bind: createdAt))
             """).run()
+        try await database.announceOnCommit(.emails, on: sql)
+    }
+
+    /// When the earliest pending email comes due or an in-flight lease runs
+    /// out; nil when nothing waits.
+    public func nextDue() async throws -> Date? {
+        try await database.read { sql in
+            try await sql.raw("""
+                SELECT MIN(CASE WHEN status = 'pending' THEN next_attempt_at ELSE lease_until END) AS due
+                FROM email_outbox WHERE status IN ('pending', 'in_flight')
+                """).first()?.decode(column: "due", as: Int64?.self).map(Timestamp.date(milliseconds:))
+        }
     }
 
     public func claim(now: Date, lease: TimeInterval, limit: Int) async throws -> [ClaimedEmail] {
