@@ -168,7 +168,6 @@ def run():
     acked, unacked, refused = [], [], []
     plan_lock = threading.Lock()
     sent = [0]
-    killed = threading.Event()
     restarted = threading.Event()
 
     def drive(slice_):
@@ -207,7 +206,6 @@ def run():
     while sent[0] < CHANGES // 2:
         time.sleep(0.005)
     server.kill9()
-    killed.set()
     print(f"chaos: kill -9 after {sent[0]} changes sent, {len(acked)} acknowledged", flush=True)
     server.start()
     restarted.set()
@@ -279,11 +277,11 @@ def run():
           f"per-session chains not matching the committed history {broken_chain}; events of unknown sessions {extra}")
     server.stop()
     receiver.shutdown()
-    global_ok = acked_missing == 0 and missing == 0 and broken_chain == 0 and bad_signatures == 0 and extra == 0 and not refused
+    ok = acked_missing == 0 and missing == 0 and broken_chain == 0 and bad_signatures == 0 and extra == 0 and not refused
     if refused:
         print(f"chaos: refused changes (unexpected): {refused[:3]}")
-    print("chaos: PASS" if global_ok else "chaos: FAIL")
-    sys.exit(0 if global_ok else 1)
+    print("chaos: PASS" if ok else "chaos: FAIL")
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":
