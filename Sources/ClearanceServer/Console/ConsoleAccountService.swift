@@ -48,7 +48,7 @@ public struct ConsoleAccountService: Sendable {
             throw Refusal(field: "email", message: "a console user with this email already exists")
         }
         let user = ConsoleUserRecord(
-            id: UUID().uuidString.lowercased(), email: email,
+            id: Identifier.random(), email: email,
             displayName: displayName?.trimmingCharacters(in: .whitespaces).nonEmpty ?? email,
             passwordHash: Bcrypt.hash(password, cost: policy.bcryptCost), roles: Array(Set(roles)).sorted { $0.rawValue < $1.rawValue },
             createdAt: now)

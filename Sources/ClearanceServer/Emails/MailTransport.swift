@@ -1,3 +1,4 @@
+import ClearanceStore
 import Foundation
 import ClearanceDomain
 
@@ -45,7 +46,7 @@ public struct EMLDirectoryTransport: MailTransport {
             throw MailTransportError.temporary("cannot create \(directory): \(error.localizedDescription)")
         }
         let stamp = Timestamp.milliseconds(Date())
-        let name = "\(stamp)-\(UUID().uuidString.lowercased()).eml"
+        let name = "\(stamp)-\(Identifier.random()).eml"
         let final = (directory as NSString).appendingPathComponent(name)
         let temporary = (directory as NSString).appendingPathComponent(".\(name).tmp")
         guard FileManager.default.createFile(atPath: temporary, contents: Data(data.utf8), attributes: [.posixPermissions: 0o600])

@@ -1,3 +1,4 @@
+import ClearanceStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -31,5 +32,5 @@ struct RequestIDMiddleware: RouterMiddleware {
         return value
     }
 
-    static func generate() -> String { UUID().uuidString.lowercased() }
+    static func generate() -> String { Identifier.random() }
 }

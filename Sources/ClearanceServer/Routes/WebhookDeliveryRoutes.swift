@@ -112,7 +112,7 @@ struct WebhookDeliveryRoutes {
         let principal = try context.require(.writeWebhooks)
         let destination = try await destination(context, principal)
         let now = clock.now()
-        let eventID = UUID().uuidString.lowercased()
+        let eventID = Identifier.timeOrdered()
         let payload: JSONValue = [
             "event_id": .string(eventID), "webhook_type": "status.updated", "test": true,
             "session_id": .string("00000000-0000-0000-0000-000000000000"), "session_kind": "user",

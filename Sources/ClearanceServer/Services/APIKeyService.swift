@@ -72,7 +72,7 @@ public struct APIKeyService: Sendable {
     static func makeRecord(_ new: NewKey, actor: String, now: Date) -> (APIKeyRecord, APIKeyToken) {
         let token = APIKeyToken.generate(environment: new.environment)
         let record = APIKeyRecord(
-            id: UUID().uuidString.lowercased(), lookupID: token.lookupID, secretHash: token.secretHash,
+            id: Identifier.random(), lookupID: token.lookupID, secretHash: token.secretHash,
             displayPrefix: token.displayPrefix, name: new.name, environment: new.environment,
             privileges: new.privileges, roles: new.roles, createdAt: now, createdBy: actor, expiresAt: new.expiresAt)
         return (record, token)

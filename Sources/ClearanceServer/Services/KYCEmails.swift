@@ -51,7 +51,7 @@ public enum KYCEmails {
             message: MailMessage(
                 fromName: MIMEBuilder.headerSafe(sender.name), fromAddress: sender.address, to: request.recipient,
                 subject: rendered.subject, text: rendered.text, html: rendered.html, language: request.language),
-            messageID: "\(UUID().uuidString.lowercased())@\(domain)", createdAt: now)
+            messageID: "\(Identifier.random())@\(domain)", createdAt: now)
         try await store.emails.enqueue(email, on: sql)
         return email.id
     }

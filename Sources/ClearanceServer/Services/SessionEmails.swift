@@ -85,7 +85,7 @@ extension SessionService {
         try await store.emails.enqueue(
             QueuedEmail(
                 environment: session.environment, kind: plan.kind, sessionID: session.id, message: plan.message,
-                messageID: "\(UUID().uuidString.lowercased())@\(domain)", createdAt: now),
+                messageID: "\(Identifier.random())@\(domain)", createdAt: now),
             on: sql)
     }
 

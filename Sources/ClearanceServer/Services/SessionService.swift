@@ -83,7 +83,7 @@ public struct SessionService: Sendable {
                     at: now, on: sql)
                 return reusable
             }
-            let id = UUID().uuidString.lowercased()
+            let id = Identifier.random()
             var session = SessionRecord(
                 id: id, number: try await store.sessions.nextSessionNumber(on: sql), environment: principal.environment,
                 kind: workflow.kind, workflowID: workflow.id, workflowVersion: workflow.version, status: .notStarted,
@@ -146,7 +146,7 @@ public struct SessionService: Sendable {
         try await store.sessions.save(&session, on: sql)
         try await store.sessions.insertReview(
             SessionReviewRecord(
-                id: UUID().uuidString.lowercased(), sessionID: session.id, actor: actor, previousStatus: previous,
+                id: Identifier.timeOrdered(at: now), sessionID: session.id, actor: actor, previousStatus: previous,
                 newStatus: newStatus, comment: comment, sequence: session.eventSequence, createdAt: now),
             on: sql)
         try await store.audit.append(

@@ -16,7 +16,7 @@ public struct WebhookDestinationService: Sendable {
         now: Date
     ) async throws -> WebhookDestinationRecord {
         let destination = WebhookDestinationRecord(
-            id: UUID().uuidString.lowercased(), environment: principal.environment, label: label, url: url,
+            id: Identifier.random(), environment: principal.environment, label: label, url: url,
             enabled: enabled, webhookVersion: "v3", subscribedEvents: events, secret: .generate(), createdAt: now,
             updatedAt: now)
         try await store.database.transaction { sql in

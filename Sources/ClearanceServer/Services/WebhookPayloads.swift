@@ -14,7 +14,7 @@ enum WebhookPayloads {
         _ type: WebhookEventType, session: SessionRecord, previousStatus: SessionStatus?, store: Store, now: Date,
         on sql: any SQLDatabase
     ) async throws {
-        let eventID = UUID().uuidString.lowercased()
+        let eventID = Identifier.timeOrdered(at: now)
         try await store.outbox.enqueue(
             OutboxEvent(
                 id: eventID, environment: session.environment, type: type, sessionID: session.id,

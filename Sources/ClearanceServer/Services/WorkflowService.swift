@@ -24,7 +24,7 @@ public struct WorkflowService: Sendable {
 
     public func create(_ draft: Draft, actor: String, requestID: String?, now: Date) async throws -> Workflow {
         let workflow = Workflow(
-            id: UUID().uuidString.lowercased(), name: draft.name, kind: draft.kind, version: 1, nodes: draft.nodes,
+            id: Identifier.random(), name: draft.name, kind: draft.kind, version: 1, nodes: draft.nodes,
             settings: draft.settings, isDefault: false, createdAt: now, updatedAt: now)
         try await store.database.transaction { sql in
             try await store.workflows.insert(workflow, on: sql)
@@ -66,7 +66,7 @@ public struct WorkflowService: Sendable {
     /// On a database without one, creates the default KYC workflow. Answers
     /// the default workflow's id either way.
     public func seedDefault(now: Date) async throws -> String {
-        let candidate = UUID().uuidString.lowercased()
+        let candidate = Identifier.random()
         return try await store.database.transaction { sql -> String in
             if try await store.settings.insertIfAbsent("default_workflow_id", value: candidate, at: now, on: sql) {
                 let workflow = Workflow.defaultKYC(id: candidate, now: now)

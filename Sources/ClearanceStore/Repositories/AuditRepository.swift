@@ -73,7 +73,7 @@ public struct SQLAuditTrail: AuditTrail {
             sequence: try headRow.decode(column: "sequence", as: Int64.self),
             hash: try headRow.decode(column: "hash", as: String.self))
         let record = AuditChain.append(
-            after: head, id: UUID().uuidString.lowercased(), at: Timestamp.milliseconds(at), actor: event.actor,
+            after: head, id: Identifier.timeOrdered(at: at), at: Timestamp.milliseconds(at), actor: event.actor,
             action: event.action, subjectType: event.subjectType, subjectID: event.subjectID,
             before: event.before, after: event.after, comment: event.comment, requestID: event.requestID)
         try await sql.raw("""

@@ -18,7 +18,7 @@ public struct QueuedEmail: Sendable {
     public var createdAt: Date
 
     public init(
-        id: String = UUID().uuidString.lowercased(), environment: KeyEnvironment, kind: EmailKind, sessionID: String?,
+        id: String = Identifier.timeOrdered(), environment: KeyEnvironment, kind: EmailKind, sessionID: String?,
         subjectID: String? = nil, message: MailMessage, messageID: String, createdAt: Date
     ) {
         self.id = id

@@ -92,7 +92,7 @@ public struct SQLWebhookOutboxRepository: WebhookOutboxRepository {
         for destinationID in subscribers {
             try await sql.raw("""
                 INSERT INTO webhook_deliveries (id, event_id, destination_id, status, attempts, next_attempt_at, created_at)
-                VALUES (\(bind: UUID().uuidString.lowercased()), \(bind: event.id), \(bind: destinationID),
+                VALUES (\(bind: Identifier.timeOrdered(at: event.createdAt)), \(bind: event.id), \(bind: destinationID),
                 'pending', 0, \(bind: createdAt), \(bind: createdAt))
                 """).run()
         }
@@ -108,7 +108,7 @@ public struct SQLWebhookOutboxRepository: WebhookOutboxRepository {
             VALUES (\(bind: event.id), \(bind: event.environment.rawValue), \(bind: event.type.rawValue), NULL,
             \(bind: event.sequence), \(bind: sealed), \(bind: createdAt))
             """).run()
-        let deliveryID = UUID().uuidString.lowercased()
+        let deliveryID = Identifier.timeOrdered(at: event.createdAt)
         try await sql.raw("""
             INSERT INTO webhook_deliveries (id, event_id, destination_id, status, attempts, next_attempt_at, created_at)
             VALUES (\(bind: deliveryID), \(bind: event.id), \(bind: destinationID), 'pending', 0, \(bind: createdAt), \(bind: createdAt))

@@ -13,7 +13,7 @@ enum KYCEvents {
         actionRequest: KYCActionRequestRecord? = nil, settings: KYCSettings, store: Store, now: Date,
         on sql: any SQLDatabase
     ) async throws {
-        let eventID = UUID().uuidString.lowercased()
+        let eventID = Identifier.timeOrdered(at: now)
         try await store.outbox.enqueue(
             OutboxEvent(id: eventID, environment: user.environment, type: type, sessionID: nil, sequence: user.eventSequence, createdAt: now),
             payload: {
