@@ -19,7 +19,9 @@ import VaporCSQLite
 final class DirectSQLiteConnection: @unchecked Sendable {
     // Touched only by the holder of the writer lock, one task at a time.
     private let handle: OpaquePointer
-    private var statements: [String: OpaquePointer] = [:]
+    /// Prepared statements by SQL text, with their result columns once known
+    /// (the same for every run of a statement; DDL clears the cache).
+    private var statements: [String: (statement: OpaquePointer, columns: DirectSQLiteRow.Columns?)] = [:]
     private static let statementCacheLimit = 256
 
     init(path: String) throws {
@@ -35,13 +37,15 @@ final class DirectSQLiteConnection: @unchecked Sendable {
     }
 
     deinit {
-        for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
+        for entry in statements.values { sqlite_nio_sqlite3_finalize(entry.statement) }
         sqlite_nio_sqlite3_close_v2(handle)
     }
 
     /// Runs one statement, calling `onRow` for each result row.
     func execute(_ sql: String, binds: [DirectSQLiteValue], onRow: (DirectSQLiteRow) -> Void) throws {
-        let statement = try prepared(sql)
+        // Statements prepared before a schema change may name old columns.
+        if Self.changesSchema(sql) { clearStatements() }
+        let (statement, cachedColumns) = try prepared(sql)
         defer {
             sqlite_nio_sqlite3_reset(statement)
             sqlite_nio_sqlite3_clear_bindings(statement)
@@ -49,30 +53,39 @@ final class DirectSQLiteConnection: @unchecked Sendable {
         for (offset, value) in binds.enumerated() {
             try check(bind(value, at: Int32(offset + 1), in: statement))
         }
-        var columns: DirectSQLiteRow.Columns?
+        var columns = cachedColumns
         while true {
             let status = sqlite_nio_sqlite3_step(statement)
-            if status == SQLITE_DONE { return }
+            if status == SQLITE_DONE { break }
             guard status == SQLITE_ROW else { throw error(status) }
             let count = sqlite_nio_sqlite3_column_count(statement)
-            if columns == nil {
+            if columns == nil || columns!.names.count != Int(count) {
                 columns = .init((0..<count).map { String(cString: sqlite_nio_sqlite3_column_name(statement, $0)) })
+                statements[sql]?.columns = columns
             }
             onRow(DirectSQLiteRow(columns: columns!, values: (0..<count).map { column(statement, $0) }))
         }
     }
 
-    private func prepared(_ sql: String) throws -> OpaquePointer {
-        if let statement = statements[sql] { return statement }
-        if statements.count >= Self.statementCacheLimit {
-            for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
-            statements.removeAll()
-        }
+    private static func changesSchema(_ sql: String) -> Bool {
+        let head = sql.utf8.prefix(6).map { $0 | 0x20 }
+        return head.starts(with: "create".utf8) || head.starts(with: "alter ".utf8) || head.starts(with: "drop t".utf8)
+            || head.starts(with: "drop i".utf8)
+    }
+
+    private func clearStatements() {
+        for entry in statements.values { sqlite_nio_sqlite3_finalize(entry.statement) }
+        statements.removeAll()
+    }
+
+    private func prepared(_ sql: String) throws -> (OpaquePointer, DirectSQLiteRow.Columns?) {
+        if let entry = statements[sql] { return (entry.statement, entry.columns) }
+        if statements.count >= Self.statementCacheLimit { clearStatements() }
         var statement: OpaquePointer?
         try check(sqlite_nio_sqlite3_prepare_v2(handle, sql, -1, &statement, nil))
         guard let statement else { throw DirectSQLiteError(code: SQLITE_MISUSE, message: "empty statement") }
-        statements[sql] = statement
-        return statement
+        statements[sql] = (statement, nil)
+        return (statement, nil)
     }
 
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
@@ -132,6 +145,20 @@ enum DirectSQLiteValue: Sendable, Equatable {
 
     /// The SQLite value for a bound Swift value (the types the repositories bind).
     init(binding value: any Encodable) throws {
+        // The common types first: a cast to a concrete type is cheap, the
+        // optional check below (a protocol conformance lookup) is not. A
+        // present optional casts to its wrapped type directly.
+        switch value {
+        case let text as String: self = .text(text)
+        case let number as Int64: self = .integer(number)
+        case let number as Int: self = .integer(Int64(number))
+        case let flag as Bool: self = .integer(flag ? 1 : 0)
+        case let data as Data: self = .blob(Array(data))
+        default: try self.init(unwrapping: value)
+        }
+    }
+
+    private init(unwrapping value: any Encodable) throws {
         var value: Any = value
         // Unwrap optionals, however deep.
         while let optional = value as? any AnyOptional {
