@@ -94,19 +94,26 @@ public struct SQLSessionRepository: SessionRepository {
         session.storedStatus = session.status
     }
 
-    /// Moves one session between the live counts, rows touched in a fixed
-    /// order so two transactions never wait on each other crosswise.
+    /// Moves one session between the live counts, in one statement (a
+    /// status change runs it; one statement touches both rows in index
+    /// order, so two transactions never wait on each other crosswise).
     private func adjustCounts(_ session: SessionRecord, from: SessionStatus?, to: SessionStatus?, on sql: any SQLDatabase) async throws {
         guard from != to else { return }
-        var changes: [(SessionStatus, Int)] = []
-        if let from { changes.append((from, -1)) }
-        if let to { changes.append((to, 1)) }
-        for (status, delta) in changes.sorted(by: { $0.0.rawValue < $1.0.rawValue }) {
+        let environment = session.environment.rawValue, kind = session.kind.rawValue
+        switch (from, to) {
+        case (let from?, let to?):
             try await sql.raw("""
-                UPDATE session_counts SET count = count + \(bind: delta)
-                WHERE environment = \(bind: session.environment.rawValue) AND kind = \(bind: session.kind.rawValue)
-                AND status = \(bind: status.rawValue)
+                UPDATE session_counts SET count = count + CASE WHEN status = \(bind: to.rawValue) THEN 1 ELSE -1 END
+                WHERE environment = \(bind: environment) AND kind = \(bind: kind)
+                AND status IN (\(bind: from.rawValue), \(bind: to.rawValue))
                 """).run()
+        case (let status?, nil), (nil, let status?):
+            try await sql.raw("""
+                UPDATE session_counts SET count = count + \(bind: to == nil ? -1 : 1)
+                WHERE environment = \(bind: environment) AND kind = \(bind: kind) AND status = \(bind: status.rawValue)
+                """).run()
+        case (nil, nil):
+            return
         }
     }
 
