@@ -6,8 +6,10 @@ import SQLKit
 /// drain task runs whatever is queued inside one `BEGIN IMMEDIATE … COMMIT`,
 /// each in its own savepoint, so a failing one rolls back alone and the
 /// others share one fsync. Every caller is answered only after the COMMIT
-/// that holds its work succeeded, so an acknowledged change is durable
-/// exactly as with one transaction each (`synchronous = FULL`).
+/// that holds its work succeeded and the WAL holding it is on disk
+/// (`durability`, `SQLiteWALSync`), so an acknowledged change is durable
+/// exactly as with one synced transaction each; the writer runs the next
+/// batch while the last one's fsync is in flight.
 final class SQLiteWriteQueue: Sendable {
     /// Runs one transaction's work on the writer; answers how to finish its
     /// caller once the batch's COMMIT is known.
@@ -28,11 +30,16 @@ final class SQLiteWriteQueue: Sendable {
     private let state = NIOLockedValueBox(State())
     private let database: any SQLDatabase
     private let logger: Logger
+    /// Runs its argument once the batch just committed is durable (at once
+    /// when COMMIT itself syncs).
+    typealias Durability = @Sendable (@escaping @Sendable ((any Error)?) -> Void) -> Void
+    private let durability: Durability
     let signals = CommitSignals()
 
-    init(database: any SQLDatabase, logger: Logger) {
+    init(database: any SQLDatabase, logger: Logger, durability: @escaping Durability = { $0(nil) }) {
         self.database = database
         self.logger = logger
+        self.durability = durability
     }
 
     /// Called from a job of the running batch (the only code on the writer):
@@ -80,11 +87,16 @@ final class SQLiteWriteQueue: Sendable {
         for entry in batch { finishers.append(await entry.job(database)) }
         do {
             try await database.raw("COMMIT").run()
-            for finish in finishers { finish(nil) }
-            signals.notify(state.withLockedValue { state in
+            let announced = state.withLockedValue { state in
                 defer { state.announced = [] }
                 return state.announced
-            })
+            }
+            // Callers and workers hear of the batch only once it is on disk.
+            durability { [signals, logger, finishers] error in
+                if let error { logger.critical("the committed batch could not be made durable", metadata: ["error": "\(error)"]) }
+                for finish in finishers { finish(error) }
+                if error == nil { signals.notify(announced) }
+            }
         } catch {
             logger.error("group commit failed", metadata: ["error": "\(String(reflecting: error))"])
             try? await database.raw("ROLLBACK").run()
