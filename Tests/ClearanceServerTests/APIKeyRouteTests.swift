@@ -184,7 +184,7 @@ struct IdempotencyTests {
 
     @Test func concurrentDuplicatesRunOnce() async throws {
         try await TestServer.with { server in
-            try await server.test(.live) { client in
+            try await server.test(.ahc()) { client in
                 let request = #"{"name":"race","privileges":["read:audit"]}"#
                 let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                     for _ in 0..<6 {

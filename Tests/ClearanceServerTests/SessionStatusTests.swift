@@ -236,7 +236,7 @@ struct ManualStatusTests {
             let workflow = try await server.workflow([.ocr, .aml])
             let session = try await driver.decided(workflow, .inReview)
             let targets = ["Approved", "Declined", "In Review", "Resubmitted"]
-            let statuses = try await server.test(.live) { client in
+            let statuses = try await server.test(.ahc()) { client in
                 try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                     for index in 0..<50 {
                         group.addTask {
