@@ -46,14 +46,21 @@ struct MethodNotAllowedMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        let method = request.method.rawValue
-        guard let allowed = methods(for: request.uri.path) else { return try await next(request, context) }
-        if allowed.contains(method) {
+        // Only a request the router found no route for is looked at: the
+        // others (nearly all) pay nothing for this.
+        do {
             return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            let method = request.method.rawValue
+            guard let allowed = methods(for: request.uri.path), !allowed.contains(method) else { throw error }
+            throw Self.notAllowed(method, allowed)
         }
+    }
+
+    private static func notAllowed(_ method: String, _ allowed: Set<String>) -> APIError {
         var headers = HTTPFields()
         headers[.allow] = allowed.sorted().joined(separator: ", ")
-        throw APIError(
+        return APIError(
             .methodNotAllowed, code: "METHOD_NOT_ALLOWED",
             detail: "\(method) is not allowed here; use \(allowed.sorted().joined(separator: " or ")).",
             dalpID: "DALP-0005", headers: headers)
