@@ -20,8 +20,11 @@ public final class SecretLedger: Sendable {
         "phone", "address", "fileData", "portrait_image",
     ]
 
-    /// Shorter values ("Ada", "GB") turn up by chance in ids and base64.
+    /// Shorter values of ASCII letters and digits ("Ada", "GB") turn up by
+    /// chance in ids and base64; with any other character ("Zoë", "Lucía")
+    /// three are enough.
     public static let minimumLength = 6
+    public static let minimumLengthOutsideIDAlphabets = 3
     /// A long value (a document's base64) is looked for by its start.
     public static let longestNeedle = 128
 
@@ -32,7 +35,8 @@ public final class SecretLedger: Sendable {
     /// Remembers `value` as a secret of kind `label`.
     public func record(_ value: String, as label: String) {
         let value = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard value.count >= Self.minimumLength else { return }
+        let plain = value.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) }
+        guard value.count >= (plain ? Self.minimumLength : Self.minimumLengthOutsideIDAlphabets) else { return }
         let needle = String(value.prefix(Self.longestNeedle))
         values.withLockedValue { $0[needle] = $0[needle] ?? label }
     }
