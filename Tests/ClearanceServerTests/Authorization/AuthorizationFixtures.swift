@@ -92,43 +92,59 @@ struct AuthorizationFixtures: Sendable {
         let delivery = try await call.id(.post, "/v3/webhook/destinations/\(destination)/test/", nil, "uuid")
 
         // KYC: user A approved (with an attestation) and a new draft holding
-        // two documents; user B under review with changes requested.
+        // two documents; a complete draft to submit; a version under review
+        // for each reviewer action, one of them with changes requested.
         func person(_ nationalID: String) -> String {
             #"{"initialData":{"firstName":"Ada","lastName":"Lovelace","dob":"1990-12-10","country":"GB","residencyStatus":"resident","nationalId":"\#(nationalID)"}}"#
         }
-        let userA = try await call.dalpID(.post, "/api/v2/users", #"{"email":"matrix-a-\#(tag)@example.com"}"#)
-        let approved = try await call.dalpID(.post, "/api/v2/kyc-profiles/\(userA)/versions", person("MATRIXA\(tag)"))
+        func user(_ name: String) async throws -> String {
+            try await call.dalpID(.post, "/api/v2/users", #"{"email":"matrix-\#(name)-\#(tag)@example.com"}"#)
+        }
+        func draft(_ user: String, _ nationalID: String) async throws -> String {
+            try await call.dalpID(.post, "/api/v2/kyc-profiles/\(user)/versions", person("MATRIX\(nationalID)\(tag)"))
+        }
+        func underReview(_ name: String) async throws -> (user: String, version: String) {
+            let id = try await user(name)
+            let version = try await draft(id, name.uppercased())
+            try await call.ok(.post, "/api/v2/kyc-profile-versions/\(version)/submissions", nil)
+            return (id, version)
+        }
+        let userA = try await user("a")
+        let approved = try await draft(userA, "A")
         try await call.ok(.post, "/api/v2/kyc-profile-versions/\(approved)/submissions", nil)
         try await call.ok(.post, "/api/v2/kyc-profile-versions/\(approved)/approvals", "{}")
         let attestation = try await call.dalpID(.post, "/api/v2/kyc-profiles/\(userA)/attestations", nil)
-        let draft = try await call.dalpID(.post, "/api/v2/kyc-profiles/\(userA)/versions", "{}")
-        let document = try await call.dalpID(.post, "/api/v2/kyc-profile-versions/\(draft)/documents", Self.document)
-        let doomedDocument = try await call.dalpID(.post, "/api/v2/kyc-profile-versions/\(draft)/documents", Self.document)
-        let userB = try await call.dalpID(.post, "/api/v2/users", #"{"email":"matrix-b-\#(tag)@example.com"}"#)
-        let underReview = try await call.dalpID(.post, "/api/v2/kyc-profiles/\(userB)/versions", person("MATRIXB\(tag)"))
-        try await call.ok(.post, "/api/v2/kyc-profile-versions/\(underReview)/submissions", nil)
+        let openDraft = try await call.dalpID(.post, "/api/v2/kyc-profiles/\(userA)/versions", "{}")
+        let document = try await call.dalpID(.post, "/api/v2/kyc-profile-versions/\(openDraft)/documents", Self.document)
+        let doomedDocument = try await call.dalpID(.post, "/api/v2/kyc-profile-versions/\(openDraft)/documents", Self.document)
+        let complete = try await draft(try await user("complete"), "C")
+        let toApprove = try await underReview("approve")
+        let toReject = try await underReview("reject")
+        let sentBack = try await underReview("update")
         let update = try await call.json(
-            .post, "/api/v2/kyc-profile-versions/\(underReview)/update-requests", #"{"reason":"Please send a clearer passport."}"#)
+            .post, "/api/v2/kyc-profile-versions/\(sentBack.version)/update-requests", #"{"reason":"Please send a clearer passport."}"#)
         let actionRequest = try #require(((update["data"] as? [String: Any])?["actionRequest"] as? [String: Any])?["id"] as? String)
 
         let keyToRevoke = try await call.id(
             .post, "/v3/api-keys/", #"{"name":"matrix victim","environment":"\#(tag)","privileges":["read:audit"]}"#, "id")
 
-        let review = ["versionId": underReview]
         return AuthorizationFixtures(
             environment: environment,
             parameters: [
                 "key_id": keyToRevoke, "workflow_id": workflow, "session_id": inReview, "node_id": "feature_ocr",
-                "uuid": destination, "delivery_uuid": delivery, "userId": userA, "versionId": draft, "documentId": document,
+                "uuid": destination, "delivery_uuid": delivery, "userId": userA, "versionId": openDraft, "documentId": document,
                 "requestId": actionRequest, "attestationId": attestation,
             ],
             overrides: [
                 "DELETE /v3/session/{session_id}/delete/": ["session_id": doomed],
                 "DELETE /v3/webhook/destinations/{uuid}/": ["uuid": goneDestination],
                 "DELETE /api/v2/kyc-documents/{documentId}": ["documentId": doomedDocument],
-                "POST /api/v2/kyc-profile-versions/{versionId}/approvals": review,
-                "POST /api/v2/kyc-profile-versions/{versionId}/rejections": review,
-                "POST /api/v2/kyc-profile-versions/{versionId}/update-requests": review,
+                // A user whose versions are all decided or sent back may start a draft.
+                "POST /api/v2/kyc-profiles/{userId}/versions": ["userId": sentBack.user],
+                "POST /api/v2/kyc-profile-versions/{versionId}/submissions": ["versionId": complete],
+                "POST /api/v2/kyc-profile-versions/{versionId}/approvals": ["versionId": toApprove.version],
+                "POST /api/v2/kyc-profile-versions/{versionId}/rejections": ["versionId": toReject.version],
+                "POST /api/v2/kyc-profile-versions/{versionId}/update-requests": ["versionId": sentBack.version],
             ])
     }
 }
