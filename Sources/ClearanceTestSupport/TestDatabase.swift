@@ -14,9 +14,13 @@ public enum TestDatabase {
 
     public static var engine: DatabaseKind { postgresAdminURL == nil ? .sqlite : .postgres }
 
+    /// Logs everything, trace and up, into `LogCapture` (warnings and worse
+    /// also to standard error), so a test server can check that no secret
+    /// reached its log.
     public static let logger: Logger = {
+        _ = LogCapture.bootstrap
         var logger = Logger(label: "clearance.test")
-        logger.logLevel = .warning
+        logger.logLevel = .trace
         return logger
     }()
 

@@ -11,6 +11,8 @@ public struct TestServer: Sendable {
     public var location: DatabaseLocation
     public var environment: ServerEnvironment
     public var adminKey: String
+    /// What passed through this server and must not reach its log.
+    public var secrets: SecretLedger
 
     /// Creates a key with exactly these grants.
     public func key(
@@ -20,6 +22,7 @@ public struct TestServer: Sendable {
         let (record, key) = try await APIKeyService(store: store).create(
             .init(name: name, environment: keyEnvironment, privileges: privileges, roles: roles, expiresAt: expiresAt),
             actor: "test", requestID: nil, now: Date())
+        secrets.record(key, as: "api key")
         return (record.id, key)
     }
 
@@ -28,15 +31,29 @@ public struct TestServer: Sendable {
         clock: ServerClock = .system,
         _ body: @Sendable (TestServer) async throws -> T
     ) async throws -> T {
-        try await TestDatabase.withStore { store, location in
-            let environment = ServerEnvironment(
-                store: store, configuration: configuration, clock: clock, registry: PrometheusCollectorRegistry(),
-                logger: TestDatabase.logger)
-            let (_, adminKey) = try await APIKeyService(store: store).create(
-                .init(name: "admin", environment: .live, privileges: Privilege.allCases, roles: [.admin]),
-                actor: "test", requestID: nil, now: Date())
-            return try await body(
-                TestServer(store: store, location: location, environment: environment, adminKey: adminKey))
+        // Everything logged while this server runs is read back at the end and
+        // searched for the secrets that passed through it.
+        let reader = LogCapture.shared.begin()
+        let secrets = SecretLedger()
+        let result: T
+        do {
+            result = try await TestDatabase.withStore { store, location in
+                let environment = ServerEnvironment(
+                    store: store, configuration: configuration, clock: clock, registry: PrometheusCollectorRegistry(),
+                    logger: TestDatabase.logger)
+                let (_, adminKey) = try await APIKeyService(store: store).create(
+                    .init(name: "admin", environment: .live, privileges: Privilege.allCases, roles: [.admin]),
+                    actor: "test", requestID: nil, now: Date())
+                secrets.record(adminKey, as: "admin key")
+                return try await body(
+                    TestServer(store: store, location: location, environment: environment, adminKey: adminKey, secrets: secrets))
+            }
+        } catch {
+            _ = LogCapture.shared.end(reader)
+            throw error
         }
+        let leaks = secrets.leaks(in: LogCapture.shared.end(reader))
+        if !leaks.isEmpty { throw SecretsInLog(leaks: leaks) }
+        return result
     }
 }

@@ -51,6 +51,51 @@ struct APIKeyRouteTests {
         }
     }
 
+    /// Found by the authorization matrix: a sandbox key with admin:keys could
+    /// list and revoke live keys and mint a live admin key, reaching live data.
+    @Test func aSandboxKeyManagesSandboxKeysOnly() async throws {
+        try await TestServer.with { server in
+            let sandbox = try await server.key([.adminKeys], environment: .sandbox, name: "sandbox keys")
+            let liveVictim = try await server.key([.readAudit], name: "live victim")
+            let before = try await server.store.apiKeys.list()
+            let query = try await DatabaseFingerprint.Query.prepare(server.store.database)
+            let unchanged = try await server.fingerprint(query)
+            try await server.test { client in
+                let live = try await client.execute(
+                    uri: "/v3/api-keys/", method: .post, headers: headers(key: sandbox.key),
+                    body: body(#"{"name":"escalate","environment":"live","roles":["admin"]}"#))
+                #expect(live.status == .forbidden)
+                #expect(live.json["code"] as? String == "PERMISSION_DENIED")
+                let revoke = try await client.execute(
+                    uri: "/v3/api-keys/\(liveVictim.id)/", method: .delete, headers: headers(key: sandbox.key))
+                #expect(revoke.status == .notFound)
+                #expect(try await server.fingerprint(query).changes(since: unchanged) == [], "a refused request wrote")
+
+                let listed = try await client.execute(uri: "/v3/api-keys/", method: .get, headers: headers(key: sandbox.key))
+                let environments = (listed.json["results"] as? [[String: Any]] ?? []).compactMap { $0["environment"] as? String }
+                #expect(environments == ["sandbox"] && listed.json["count"] as? Int == 1)
+
+                // Without an environment, a key is made in the caller's own.
+                let own = try await client.execute(
+                    uri: "/v3/api-keys/", method: .post, headers: headers(key: sandbox.key),
+                    body: body(#"{"name":"mine","privileges":["read:audit"]}"#))
+                #expect(own.status == .created && own.json["environment"] as? String == "sandbox")
+                let byLive = try await client.execute(
+                    uri: "/v3/api-keys/", method: .post, headers: headers(key: server.adminKey),
+                    body: body(#"{"name":"default","privileges":["read:audit"]}"#))
+                #expect(byLive.json["environment"] as? String == "live")
+
+                // A live key manages both: it mints and revokes sandbox keys.
+                let sandboxID = try #require(own.json["id"] as? String)
+                let revokedByLive = try await client.execute(
+                    uri: "/v3/api-keys/\(sandboxID)/", method: .delete, headers: headers(key: server.adminKey))
+                #expect(revokedByLive.status == .noContent)
+                let all = try await client.execute(uri: "/v3/api-keys/", method: .get, headers: headers(key: server.adminKey))
+                #expect(all.json["count"] as? Int == before.count + 2)
+            }
+        }
+    }
+
     @Test func invalidFieldsAreNamedAndNothingIsWritten() async throws {
         try await TestServer.with { server in
             let before = try await server.store.apiKeys.list().count

@@ -36,7 +36,8 @@ extension TestServer {
 
     @discardableResult
     func consoleUser(_ email: String, roles: [ConsoleRole]) async throws -> ConsoleUserRecord {
-        try await ConsoleAccountService(store: store, policy: environment.configuration.consolePolicy).create(
+        secrets.record(Self.consolePassword, as: "console password")
+        return try await ConsoleAccountService(store: store, policy: environment.configuration.consolePolicy).create(
             email: email, displayName: nil, password: Self.consolePassword, roles: roles, actor: "test", now: Date())
     }
 

@@ -25,6 +25,17 @@ struct EmailSettingsTests {
         #expect(result.stderr.contains(setting), "\(result.stderr)")
     }
 
+    /// ServiceLifecycle logs each service it runs as `String(describing:)`.
+    @Test func noDescriptionOfTheEmailWorkerShowsTheSMTPPassword() throws {
+        let configuration = try SMTPConfiguration.parse("smtp://mailer:p%40ss%3Aword@mail.example.com")
+        let transport = try SMTPTransport(configuration: configuration)
+        var dumped = ""
+        dump(transport, to: &dumped)
+        for text in [String(describing: transport), String(reflecting: transport), "\(configuration)", dumped] {
+            #expect(!text.contains("p@ss:word") && text.contains("mail.example.com"), "\(text)")
+        }
+    }
+
     @Test func smtpURLsParseWithTheirDefaults() throws {
         let starttls = try SMTPConfiguration.parse("smtp://mailer:p%40ss%3Aword@mail.example.com")
         #expect(starttls.security == .startTLS)

@@ -44,8 +44,8 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARANCE_") or k == "CLEARANCE_DATABASE_URL"}
         self.env.update(CLEARANCE_DATA_DIR=self.data_dir, CLEARANCE_LISTEN=f"127.0.0.1:{self.port}",
-                        # Debug, so the test that no secret reaches the log has a log to read.
-                        CLEARANCE_LOG_LEVEL="debug", CLEARANCE_ALLOW_PRIVATE_WEBHOOK_TARGETS="1",
+                        # Everything, so the test that no secret reaches the log has the most log to read.
+                        CLEARANCE_LOG_LEVEL="trace", CLEARANCE_ALLOW_PRIVATE_WEBHOOK_TARGETS="1",
                         CLEARANCE_WEBHOOK_RETRY_SCALE="0.001",
                         # 3.6 s, so the queue shows sessions past their SLA.
                         CLEARANCE_REVIEW_SLA_HOURS="0.001")
@@ -67,6 +67,8 @@ class Server:
             elif "listening on" in line:
                 break
         assert self.admin_key, "serve did not print the admin key"
+        # Keys and webhook secrets handed out, for the log test to look for.
+        self.secrets = [self.admin_key]
 
     def cli(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
         return subprocess.run([os.environ["CLEARANCE_BIN"], *args], env=self.env, input=stdin,
@@ -79,7 +81,10 @@ class Server:
         req.add_header("content-type", "application/json")
         with urllib.request.urlopen(req) as resp:
             raw = resp.read()
-            return json.loads(raw) if raw else None
+            answer = json.loads(raw) if raw else None
+            if isinstance(answer, dict):
+                self.secrets += [answer[name] for name in ("key", "secret_shared_key") if isinstance(answer.get(name), str)]
+            return answer
 
     def stop(self) -> None:
         self.process.terminate()

@@ -197,6 +197,7 @@ def test_admin_creates_an_api_key(browser, server, sandbox, shots):
     box.click()
     submit(browser, browser.find_element(By.XPATH, "//button[.='Create key']"))
     assert "clr_" in browser.find_element(By.ID, "created-key").text
+    server.secrets.append(browser.find_element(By.ID, "created-key").text.strip())
     shot(browser, shots, "14-api-keys")
     browser.get(server.base + "/console/users")
     assert "rita@example.com" in browser.find_element(By.ID, "users").text
@@ -255,11 +256,14 @@ def test_the_cli_lists_and_disables_users(browser, server):
 
 def test_no_password_cookie_token_or_personal_data_in_the_log(browser, server):
     # The server logs no line per request; this guards every line it does
-    # write (start-up, database, workers, errors) at debug level.
+    # write (start-up, database, workers, errors) at trace level.
     assert "data key" in open(server.log_path).read(), "the log is being written"
     cookies = [c["value"] for c in browser.get_cookies() if c["name"].startswith("clearance")]
     sign_in(browser, server, "ada@example.com")
     cookies += [c["value"] for c in browser.get_cookies() if c["name"].startswith("clearance")]
     log = open(server.log_path).read()
-    for secret in [PASSWORD, "Bruno", "ana@example.com", "García", *cookies]:
-        assert secret not in log, "a secret or personal data reached the log"
+    personal = ["Bruno", "Chloé", "ana@example.com", "García", "1990-04-02",
+                "Léa", "Martin-Durand", "lea@example.com", "1990-01-31", "FR123456"]
+    assert len(server.secrets) >= 4, "the keys and the webhook secret were recorded"
+    for secret in [PASSWORD, *personal, *cookies, *server.secrets]:
+        assert secret not in log, f"a secret or personal data reached the log: {secret[:3]}…"

@@ -39,6 +39,15 @@ public struct Principal: Sendable, Equatable {
         roles.contains { has($0) }
     }
 
+    /// The environments whose API keys this principal may list, mint and
+    /// revoke. A sandbox key only sandbox's: "keys of one environment never
+    /// see the other's", and a live key minted from sandbox would reach live
+    /// data. A live key or a console user both: the first admin key is live
+    /// and mints the sandbox keys.
+    public var keyEnvironments: Set<KeyEnvironment> {
+        kind == .apiKey && environment == .sandbox ? [.sandbox] : Set(KeyEnvironment.allCases)
+    }
+
     /// How the audit trail names this principal: `key:<id>` or `console:<id>`.
     public var actor: String { "\(kind.rawValue):\(id)" }
 }

@@ -70,3 +70,15 @@ public struct SMTPConfiguration: Sendable, Equatable {
         return "\(scheme)://\(username == nil ? "" : "***@")\(host):\(port)\(mode)"
     }
 }
+
+/// Described, printed and mirrored without the password: ServiceLifecycle
+/// logs every service it starts at debug level as `String(describing:)`, and
+/// the email worker holds this configuration through its transport (the
+/// compat suite found the password in `serve`'s log).
+extension SMTPConfiguration: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "SMTPConfiguration(\(summary))" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror {
+        Mirror(self, children: ["summary": summary, "caFile": caFile as Any, "heloName": heloName], displayStyle: .struct)
+    }
+}

@@ -74,19 +74,25 @@ struct APIKeyRoutes {
         let principal = try context.require(.adminKeys)
         var request = request
         let body = try await request.decodeJSON(CreateBody.self, context: context)
-        let new = try Self.validate(body, now: clock.now())
+        let new = try Self.validate(body, now: clock.now(), defaultEnvironment: principal.environment)
+        guard principal.keyEnvironments.contains(new.environment) else {
+            throw APIError(
+                .forbidden, code: "PERMISSION_DENIED",
+                detail: "A \(principal.environment.rawValue) key cannot create \(new.environment.rawValue) keys.", dalpID: "DALP-0006")
+        }
         let (record, key) = try await APIKeyService(store: store).create(
             new, actor: principal.actor, requestID: context.requestID, now: clock.now())
         return try JSONResponse.make(KeyView(record, key: key), status: .created)
     }
 
-    static func validate(_ body: CreateBody, now: Date) throws -> APIKeyService.NewKey {
+    /// `environment` defaults to the caller's own.
+    static func validate(_ body: CreateBody, now: Date, defaultEnvironment: KeyEnvironment) throws -> APIKeyService.NewKey {
         var issues: [FieldIssue] = []
         let name = body.name.trimmingCharacters(in: .whitespacesAndNewlines)
         if name.isEmpty || name.count > 100 {
             issues.append(FieldIssue(path: "name", message: "Must be 1 to 100 characters."))
         }
-        let environment = KeyEnvironment(rawValue: body.environment ?? "live")
+        let environment = KeyEnvironment(rawValue: body.environment ?? defaultEnvironment.rawValue)
         if environment == nil {
             issues.append(FieldIssue(path: "environment", message: "Must be one of: live, sandbox."))
         }
@@ -111,9 +117,9 @@ struct APIKeyRoutes {
     }
 
     @Sendable func list(_ request: Request, context: ClearanceRequestContext) async throws -> Response {
-        try context.require(.adminKeys)
+        let principal = try context.require(.adminKeys)
         let pagination = try Pagination(request)
-        let all = try await store.apiKeys.list()
+        let all = try await store.apiKeys.list().filter { principal.keyEnvironments.contains($0.environment) }
         let slice = all.dropFirst(pagination.offset).prefix(pagination.limit).map { KeyView($0) }
         return try JSONResponse.make(
             Page(
@@ -129,7 +135,8 @@ struct APIKeyRoutes {
         }
         guard
             try await APIKeyService(store: store).revoke(
-                id: id.lowercased(), actor: principal.actor, requestID: context.requestID, now: clock.now()) != nil
+                id: id.lowercased(), in: principal.keyEnvironments, actor: principal.actor, requestID: context.requestID,
+                now: clock.now()) != nil
         else { throw APIError.notFound("No API key with this id.") }
         return Response(status: .noContent)
     }

@@ -38,10 +38,15 @@ public struct APIKeyService: Sendable {
         return (record, token.text)
     }
 
-    /// Revokes a key; nil when there is no such key.
-    public func revoke(id: String, actor: String, requestID: String?, now: Date) async throws -> APIKeyRecord? {
+    /// Revokes a key; nil when there is no such key in `environments`.
+    public func revoke(
+        id: String, in environments: Set<KeyEnvironment> = Set(KeyEnvironment.allCases), actor: String, requestID: String?,
+        now: Date
+    ) async throws -> APIKeyRecord? {
         try await store.database.transaction { sql -> APIKeyRecord? in
-            guard var record = try await store.apiKeys.find(id: id, on: sql) else { return nil }
+            guard var record = try await store.apiKeys.find(id: id, on: sql), environments.contains(record.environment) else {
+                return nil
+            }
             guard record.revokedAt == nil else { return record }
             try await store.apiKeys.revoke(id: id, at: now, on: sql)
             record.revokedAt = now
