@@ -64,7 +64,7 @@ run() {
   (cd "$work" && SCHEMATHESIS_HOOKS=fuzz_hooks PYTHONPATH="$repo/scripts/fuzz" "$repo/$venv/bin/schemathesis" --config-file "$repo/scripts/fuzz/schemathesis.toml" run "http://127.0.0.1:$port/openapi.json" \
     -H "x-api-key: $key" -H "Authorization: Bearer $key" --max-examples "$examples" --seed 20261122 \
     --workers 1 --request-timeout 30 --suppress-health-check all \
-    --report junit --report-dir "$work/report-$name" "$@") || status=1
+    --report junit --report-dir "$work/report-$name" "$@") | tee "$work/summary-$name.txt" || status=1
 }
 run operations --exclude-name 'DELETE /v3/api-keys/{key_id}/' "$@"
 run revocation --include-name 'DELETE /v3/api-keys/{key_id}/' "$@"
@@ -74,4 +74,20 @@ if ! kill -0 "$server" 2>/dev/null; then
   status=1
 fi
 echo "fuzz: reports in $work"
+# One closing line over both runs: cases generated and passed, and failures
+# (schemathesis counts unique failures; errors of the run itself count too).
+python3 - "$work"/summary-*.txt <<'EOF'
+import re, sys
+passed = failed = 0
+for name in sys.argv[1:]:
+    text = open(name, encoding="utf-8", errors="replace").read()
+    for generated, rest in re.findall(r"^\s+(\d+) generated, (.*)$", text, re.M):
+        if re.fullmatch(r"\d+ passed", rest.strip()):
+            passed += int(generated)
+        else:
+            found = re.search(r"(\d+) unique failure", rest)
+            failed += int(found.group(1)) if found else 1
+    failed += sum(int(n) for n in re.findall(r"Runtime Error: (\d+)", text))
+print(f"fuzz: {passed} passed, {failed} failed")
+EOF
 exit $status
