@@ -36,7 +36,8 @@ public enum KYCIdentifier: String, Sendable, CaseIterable {
     public func matches(_ text: String) -> Bool {
         let prefix = rawValue + "_"
         guard text.hasPrefix(prefix) else { return false }
-        let body = Array(text.utf8.dropFirst(prefix.utf8.count)).map { $0 | 0x20 }
+        // Upper case to lower; only letters (`| 0x20` on any byte read 0x10…0x19 as digits).
+        let body = Array(text.utf8.dropFirst(prefix.utf8.count)).map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }
         guard body.count == 26, let first = body.first, first >= UInt8(ascii: "0"), first <= UInt8(ascii: "7") else {
             return false
         }

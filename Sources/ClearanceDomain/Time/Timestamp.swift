@@ -28,33 +28,55 @@ public enum Timestamp {
     }
 
     /// Accepts ISO 8601: `YYYY-MM-DD` (midnight UTC) or
-    /// `YYYY-MM-DDTHH:MM[:SS[.fraction]][Z|±HH:MM]` (UTC when no zone is
-    /// given). Out-of-range fields (hour 25, 31 February) are refused rather
-    /// than rolled over. Nil otherwise.
+    /// `YYYY-MM-DD(T|t| )HH:MM[:SS[.fraction of 1–9 digits]][Z|z|±HH[:]MM]`
+    /// (UTC when no zone is given), ASCII digits only, nothing around it.
+    /// Dates are proleptic Gregorian (1500-02-29 does not exist, 1582-10-10
+    /// does, as in RFC 3339 and JSON Schema's `format: date`); out-of-range
+    /// fields (hour 24, 31 February, second 60) are refused rather than
+    /// rolled over. Nil otherwise. `openapi.yaml` spells the same grammar as
+    /// a pattern (`DateOrTime`).
     public static func parse(_ text: String) -> Date? {
-        let pattern = #/^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|z|[+-]\d{2}:?\d{2})?)?$/#
-        guard let match = text.trimmingCharacters(in: .whitespaces).wholeMatch(of: pattern) else { return nil }
-        let year = Int(match.1)!, month = Int(match.2)!, day = Int(match.3)!
-        let hour = match.4.map { Int($0)! } ?? 0
-        let minute = match.5.map { Int($0)! } ?? 0
-        let second = match.6.map { Int($0)! } ?? 0
-        guard (1...12).contains(month), (1...31).contains(day), hour <= 23, minute <= 59, second <= 59 else {
-            return nil
-        }
+        // `[0-9]`, not `\d`: `\d` matches any script's digits, which `Int` then refuses.
+        let pattern = #/^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,9}))?)?(Z|z|[+-][0-9]{2}:?[0-9]{2})?)?$/#
+        guard let match = text.wholeMatch(of: pattern),
+            let year = Int(match.1), let month = Int(match.2), let day = Int(match.3)
+        else { return nil }
+        let hour = match.4.flatMap { Int($0) } ?? 0
+        let minute = match.5.flatMap { Int($0) } ?? 0
+        let second = match.6.flatMap { Int($0) } ?? 0
+        guard (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day),
+            hour <= 23, minute <= 59, second <= 59
+        else { return nil }
         var offsetSeconds = 0
         if let zone = match.8, zone != "Z", zone != "z" {
-            let digits = zone.dropFirst().filter(\.isNumber)
-            let hours = Int(digits.prefix(2))!, minutes = Int(digits.suffix(2))!
-            guard hours <= 23, minutes <= 59 else { return nil }
+            let digits = zone.dropFirst().filter { $0 != ":" }
+            guard let hours = Int(digits.prefix(2)), let minutes = Int(digits.suffix(2)), hours <= 23, minutes <= 59 else {
+                return nil
+            }
             offsetSeconds = (hours * 3600 + minutes * 60) * (zone.first == "-" ? -1 : 1)
         }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let components = DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
-        guard let date = calendar.date(from: components),
-            calendar.component(.day, from: date) == day, calendar.component(.month, from: date) == month
-        else { return nil }
-        let fraction = match.7.map { Double("0." + $0)! } ?? 0
-        return date.addingTimeInterval(fraction - Double(offsetSeconds))
+        let seconds = daysFromCivil(year: year, month: month, day: day) * 86400 + hour * 3600 + minute * 60 + second
+        let fraction = match.7.flatMap { Double("0." + $0) } ?? 0
+        return Date(timeIntervalSince1970: Double(seconds - offsetSeconds) + fraction)
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
+    /// `days_from_civil`), without a `Calendar`: Foundation's Gregorian
+    /// calendar switches to the Julian one before October 1582.
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146097 + dayOfEra - 719468
     }
 }

@@ -34,7 +34,7 @@ public enum FieldRules {
 
     /// A real calendar date written `YYYY-MM-DD`.
     public static func date(_ text: String) -> Date? {
-        guard text.wholeMatch(of: /\d{4}-\d{2}-\d{2}/) != nil else { return nil }
+        guard text.wholeMatch(of: /[0-9]{4}-[0-9]{2}-[0-9]{2}/) != nil else { return nil }
         return Timestamp.parse(text)
     }
 
