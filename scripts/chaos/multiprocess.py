@@ -648,8 +648,9 @@ class Phase:
             pending = rows(self.url, "SELECT status, count(*) AS n FROM webhook_deliveries WHERE status <> 'delivered' GROUP BY status")
             events = int(psql(self.url, "SELECT count(*) FROM webhook_events;").strip())
             received = len(self.receiver.unique_events())
-            state = (len(due), tuple(sorted((p["status"], p["n"]) for p in pending)), events, received)
-            if not due and not pending and received >= events and state == last:
+            emails = int(psql(self.url, "SELECT count(*) FROM email_outbox WHERE status <> 'sent';").strip())
+            state = (len(due), tuple(sorted((p["status"], p["n"]) for p in pending)), events, received, emails)
+            if not due and not pending and not emails and received >= events and state == last:
                 break
             last = state
             time.sleep(1)
@@ -888,6 +889,26 @@ class Phase:
             acked_missing.append((op["kind"], op["subject"], op["rid"]))
         report["answers"] = (len(self.ledger.ops), codes, unacked, noop_acks, len(acked_missing), len(unexpected))
 
+        # Emails (KYC rejections and update requests): the same multi-process
+        # outbox pattern, written as .eml files into each process's data dir.
+        emails = rows(url, "SELECT message_id, status FROM email_outbox")
+        sent_ids = []
+        for server in self.servers:
+            folder = os.path.join(server.data_dir, "emails")
+            for name in os.listdir(folder) if os.path.isdir(folder) else []:
+                with open(os.path.join(folder, name), errors="replace") as f:
+                    for line in f:
+                        if line.lower().startswith("message-id:"):
+                            sent_ids.append(line.split(":", 1)[1].strip().strip("<>"))
+                            break
+        email_missing = [e for e in emails if e["status"] != "sent" or e["message_id"] not in sent_ids]
+        email_repeats = len(sent_ids) - len(set(sent_ids))
+        report["emails"] = (len(emails), len(sent_ids), email_repeats, len(email_missing))
+        if email_missing or set(sent_ids) - {e["message_id"] for e in emails}:
+            self.fail(f"emails: {len(email_missing)} queued but not sent, e.g. {email_missing[:3]}")
+        if email_repeats and self.kill_info is None:
+            self.fail(f"emails: {email_repeats} sent twice without any process being killed")
+
         errors = {s.index: s.errors() for s in self.servers}
         report["errors"] = errors
 
@@ -937,6 +958,8 @@ class Phase:
         lines.append(f"{p}: events committed {committed}; deliveries received {received} ({dups} repeated), "
                      f"committed but not delivered {missing}, delivered but not committed {extra}, "
                      f"rows not delivered {undelivered}, bad signatures {bad_sig}, in flight twice at once {overlaps + overlapping}")
+        queued, files, repeats, missing_emails = r["emails"]
+        lines.append(f"{p}: emails queued {queued}, files written {files} ({repeats} repeated), not sent {missing_emails}")
         errors = sum(len(e) for e in r["errors"].values())
         lines.append(f"{p}: errors logged by the processes {errors}")
         for f in self.failures:
