@@ -493,3 +493,70 @@ struct SweepServiceTests {
         }
     }
 }
+
+/// Suspends each caller until `parties` have arrived.
+actor Rendezvous {
+    let parties: Int
+    private var arrived = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(parties: Int) { self.parties = parties }
+
+    func arrive() async {
+        arrived += 1
+        if arrived >= parties {
+            for continuation in waiting { continuation.resume() }
+            waiting = []
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+}
+
+@Suite("Sessions: transactions that make several transitions")
+struct SeveralTransitionsTests {
+    /// Two transactions of two transitions each, whose rows of the live
+    /// counts cross: one as a sweep batch (Approved → Kyc Expired, then Not
+    /// Started → Expired), one as a node result that starts and decides a
+    /// session (Not Started → In Progress → Approved), each making its first
+    /// transition before either makes its second. When the counts were
+    /// written per transition, on PostgreSQL the first held `Approved` and
+    /// waited for `Not Started`, the second the reverse: deadlock (40P01),
+    /// found by `scripts/chaos/multiprocess.sh` as 500s on node results and
+    /// failed sweeps. Now the counts are written at COMMIT in one order and
+    /// both commit.
+    @Test func crossingTransitionsInTwoTransactionsBothCommit() async throws {
+        try await TestServer.with { server in
+            let driver = SessionDriver(server: server)
+            let workflow = try await server.workflow([.ocr])
+            let approved = try await driver.decided(workflow, .approved)
+            let due = try await driver.create(workflow)
+            let starting = try await driver.create(workflow)
+            let store = server.store
+            // SQLite's single writer runs one transaction after the other: nothing to interleave.
+            let meet = Rendezvous(parties: store.database.kind == .postgres ? 2 : 1)
+            async let sweepLike: Void = store.database.transaction { sql in
+                var first = try #require(try await store.sessions.lock(id: approved.id, environment: .live, on: sql))
+                first.status = .kycExpired
+                try await store.sessions.save(&first, on: sql)
+                await meet.arrive()
+                var second = try #require(try await store.sessions.lock(id: due.id, environment: .live, on: sql))
+                second.status = .expired
+                try await store.sessions.save(&second, on: sql)
+            }
+            async let nodeLike: Void = store.database.transaction { sql in
+                var session = try #require(try await store.sessions.lock(id: starting.id, environment: .live, on: sql))
+                session.status = .inProgress
+                try await store.sessions.save(&session, on: sql)
+                await meet.arrive()
+                session.status = .approved
+                try await store.sessions.save(&session, on: sql)
+            }
+            _ = try await (sweepLike, nodeLike)
+            #expect(try await store.sessions.find(id: approved.id, environment: .live)?.status == .kycExpired)
+            #expect(try await store.sessions.find(id: due.id, environment: .live)?.status == .expired)
+            #expect(try await store.sessions.find(id: starting.id, environment: .live)?.status == .approved)
+            try await expectCountsConsistent(server)
+        }
+    }
+}

@@ -41,16 +41,51 @@ public protocol Database: Sendable {
 /// transaction: on PostgreSQL that can starve the pool under load — every
 /// connection held by a transaction waiting for another — and on SQLite such
 /// a read would not see the transaction's own writes.
+///
+/// Other contended rows a transaction changes several times (the live
+/// session counts) are accumulated with `accumulate` and written once, at
+/// COMMIT, before the audit append: each transaction then takes them all at
+/// the same moment, in one global order, and never holds one while waiting
+/// for anything but another of them or the audit head.
 final class TransactionContext: Sendable {
     typealias Action = @Sendable (any SQLDatabase) async throws -> Void
     private let actions = NIOLockedValueBox<[Action]>([])
+    private let flushes = NIOLockedValueBox<[Action]>([])
+    private let state = NIOLockedValueBox<[String: any Sendable]>([:])
 
     func beforeCommit(_ action: @escaping Action) {
         actions.withLockedValue { $0.append(action) }
     }
 
-    /// Runs what was left, in order, on the transaction's connection.
+    /// Changes the transaction's value under `key` (starting from
+    /// `initial`); the first change registers `flush`, which runs once at
+    /// COMMIT with the final value, before every `beforeCommit` action.
+    func accumulate<Value: Sendable>(
+        _ key: String, initial: Value, change: (inout Value) -> Void,
+        flush: @escaping @Sendable (Value, any SQLDatabase) async throws -> Void
+    ) {
+        let first = state.withLockedValue { state -> Bool in
+            var value = (state[key] as? Value) ?? initial
+            let first = state[key] == nil
+            change(&value)
+            state[key] = value
+            return first
+        }
+        guard first else { return }
+        flushes.withLockedValue {
+            $0.append { [state] sql in
+                guard let value = state.withLockedValue({ $0[key] as? Value }) else { return }
+                try await flush(value, sql)
+            }
+        }
+    }
+
+    /// Runs what was left on the transaction's connection: the accumulated
+    /// writes, then the other actions, in order.
     func finish(on sql: any SQLDatabase) async throws {
+        while let flush = flushes.withLockedValue({ $0.isEmpty ? nil : $0.removeFirst() }) {
+            try await flush(sql)
+        }
         while let action = actions.withLockedValue({ $0.isEmpty ? nil : $0.removeFirst() }) {
             try await action(sql)
         }

@@ -94,26 +94,53 @@ public struct SQLSessionRepository: SessionRepository {
         session.storedStatus = session.status
     }
 
-    /// Moves one session between the live counts, in one statement (a
-    /// status change runs it; one statement touches both rows in index
-    /// order, so two transactions never wait on each other crosswise).
+    /// Moves one session between the live counts. Inside a transaction the
+    /// moves are netted and written at COMMIT (`TransactionContext`), every
+    /// row in (environment, kind, status) order: a transaction that makes
+    /// several transitions (a node result that starts and decides a session,
+    /// a sweep batch) used to take these rows one transition at a time, and
+    /// two such transactions deadlocked on PostgreSQL (`40P01`, found by
+    /// `scripts/chaos/multiprocess.sh`).
     private func adjustCounts(_ session: SessionRecord, from: SessionStatus?, to: SessionStatus?, on sql: any SQLDatabase) async throws {
         guard from != to else { return }
-        let environment = session.environment.rawValue, kind = session.kind.rawValue
-        switch (from, to) {
-        case (let from?, let to?):
+        var changes: [CountKey: Int] = [:]
+        if let from { changes[CountKey(session, from), default: 0] -= 1 }
+        if let to { changes[CountKey(session, to), default: 0] += 1 }
+        if let transaction = TransactionScope.current {
+            transaction.accumulate(
+                "session_counts", initial: [CountKey: Int](),
+                change: { deltas in for (key, delta) in changes { deltas[key, default: 0] += delta } },
+                flush: { deltas, sql in try await Self.writeCounts(deltas, on: sql) })
+        } else {
+            try await Self.writeCounts(changes, on: sql)
+        }
+    }
+
+    /// One row of `session_counts`.
+    struct CountKey: Hashable, Comparable, Sendable {
+        var environment: String
+        var kind: String
+        var status: String
+
+        init(_ session: SessionRecord, _ status: SessionStatus) {
+            environment = session.environment.rawValue
+            kind = session.kind.rawValue
+            self.status = status.rawValue
+        }
+
+        static func < (a: CountKey, b: CountKey) -> Bool {
+            (a.environment, a.kind, a.status) < (b.environment, b.kind, b.status)
+        }
+    }
+
+    /// The non-zero deltas, rows in key order so two writers never wait on
+    /// each other crosswise.
+    static func writeCounts(_ deltas: [CountKey: Int], on sql: any SQLDatabase) async throws {
+        for (key, delta) in deltas.sorted(by: { $0.key < $1.key }) where delta != 0 {
             try await sql.raw("""
-                UPDATE session_counts SET count = count + CASE WHEN status = \(bind: to.rawValue) THEN 1 ELSE -1 END
-                WHERE environment = \(bind: environment) AND kind = \(bind: kind)
-                AND status IN (\(bind: from.rawValue), \(bind: to.rawValue))
+                UPDATE session_counts SET count = count + \(bind: delta)
+                WHERE environment = \(bind: key.environment) AND kind = \(bind: key.kind) AND status = \(bind: key.status)
                 """).run()
-        case (let status?, nil), (nil, let status?):
-            try await sql.raw("""
-                UPDATE session_counts SET count = count + \(bind: to == nil ? -1 : 1)
-                WHERE environment = \(bind: environment) AND kind = \(bind: kind) AND status = \(bind: status.rawValue)
-                """).run()
-        case (nil, nil):
-            return
         }
     }
 
