@@ -119,6 +119,17 @@ def rows(url, query):
     return json.loads(psql(url, f"SELECT coalesce(json_agg(t), '[]') FROM ({query}) t;") or "[]")
 
 
+def snapshot(url, queries):
+    """Several queries' rows from one REPEATABLE READ transaction: one
+    consistent state of the database."""
+    sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\n"
+    for query in queries:
+        sql += f"SELECT coalesce(jsonb_agg(t), '[]') FROM ({query}) t;\n"  # jsonb: one line each
+    out = psql(url, sql + "COMMIT;\n").splitlines()
+    assert len(out) == len(queries), out[:3]
+    return [json.loads(line) for line in out]
+
+
 # MARK: The receiver
 
 class Receiver(http.server.ThreadingHTTPServer):
@@ -148,8 +159,43 @@ class Receiver(http.server.ThreadingHTTPServer):
             return {d["event_id"] for d in self.deliveries}
 
 
+def socket_owner(local_port, remote_port):
+    """The label of the server process that owns the TCP connection from
+    127.0.0.1:local_port to 127.0.0.1:remote_port (through /proc), or "?"."""
+    inode = None
+    for _ in range(5):  # /proc/net/tcp is built page by page and can miss a row while connections churn
+        try:
+            with open("/proc/net/tcp") as f:
+                for line in f.readlines()[1:]:
+                    fields = line.split()
+                    if int(fields[1].split(":")[1], 16) == local_port and int(fields[2].split(":")[1], 16) == remote_port:
+                        inode = fields[9]
+                        break
+        except OSError:
+            pass
+        if inode is not None:
+            break
+        time.sleep(0.002)
+    if inode is None:
+        return "?"
+    target = f"socket:[{inode}]"
+    for pid, label in list(Server.labels.items()):
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                    return label
+        except OSError:
+            continue
+    return "?"
+
+
 class ReceiverHandler(http.server.BaseHTTPRequestHandler):
+    """One per connection: notes which server process sends on it."""
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        self.sender = socket_owner(self.client_address[1], self.server.server_address[1])
 
     def do_POST(self):
         arrived = time.time()
@@ -176,7 +222,7 @@ class ReceiverHandler(http.server.BaseHTTPRequestHandler):
             with server.lock:
                 server.in_flight[event_id] -= 1
                 server.deliveries.append(dict(arrived=arrived, done=done, event_id=event_id, body=body,
-                                              signature=self.headers.get("x-signature", "")))
+                                              signature=self.headers.get("x-signature", ""), sender=self.sender))
 
     def log_message(self, *args):
         pass
@@ -186,6 +232,7 @@ class ReceiverHandler(http.server.BaseHTTPRequestHandler):
 
 class Server:
     started = []
+    labels = {}  # pid -> "p<index>" (or "p<index>'" after a restart)
 
     def __init__(self, index, database_url, data_key, work_dir):
         self.index = index
@@ -211,6 +258,7 @@ class Server:
         self.process = subprocess.Popen([os.environ["CLEARANCE_BIN"], "serve"], env=self.env(), stdout=subprocess.PIPE,
                                         stderr=self.log_file, text=True)
         Server.started.append(self.process)
+        Server.labels[self.process.pid] = f"p{self.index}" + "'" * self.kills
 
     def wait_ready(self):
         for line in self.process.stdout:
@@ -496,8 +544,7 @@ class Phase:
             killer.join()
         self.load_took = time.time() - load_start
         self.setup_took = setup_took
-        log(f"phase {self.number}: setup {self.sent - total} requests in {setup_took:.1f} s; "
-            f"load {total} operations in {self.load_took:.1f} s")
+        self.load_average = os.getloadavg()[0]
 
     def kill_one(self, total):
         victim = self.servers[2]
@@ -511,8 +558,6 @@ class Phase:
         victim.wait_ready()
         self.kill_info = dict(process=victim.index, after=at, total=total, killed_at=killed_at,
                               restarted_after=time.time() - killed_at)
-        log(f"phase 2: kill -9 of process {victim.index} after {at} of {total} operations; "
-            f"restarted it {self.kill_info['restarted_after']:.1f} s later")
 
     def status_op(self, session, target):
         ledger = self.ledger
@@ -638,7 +683,16 @@ class Phase:
     def drain(self):
         """Until every expiry passed and was swept, and every committed event
         was delivered and the receiver is quiet."""
-        latest = max(list(self.expiries.values()) + [0]) / 1000
+        started = time.time()
+        # Everything that falls due within the next two minutes must have
+        # come due (and been swept) before the database is read: sessions'
+        # expiry, documents' expiry, action requests' dueAt.
+        horizon = psql(self.url, """SELECT greatest(
+            (SELECT max(expires_at) FROM sessions WHERE status IN ('Not Started','In Progress','Resubmitted') AND expires_at < {soon}),
+            (SELECT max(document_expires_at) FROM sessions WHERE document_expires_at < {soon}),
+            (SELECT max(due_at) FROM kyc_action_requests WHERE status = 'open' AND due_at < {soon}), 0);""".format(
+            soon=int((time.time() + 120) * 1000))).strip()
+        latest = max(list(self.expiries.values()) + [int(horizon or 0)]) / 1000
         while time.time() < latest + 2:
             time.sleep(0.5)
         deadline = time.time() + 240
@@ -655,6 +709,7 @@ class Phase:
             last = state
             time.sleep(1)
         self.drain_state = last
+        self.drain_took = time.time() - started
 
     @staticmethod
     def due_query():
@@ -676,17 +731,25 @@ class Phase:
         if verify.returncode != 0:
             self.fail(f"audit verify: {report['audit']}")
 
-        sessions = {r["session_id"]: r for r in rows(url, "SELECT session_id, status, expires_at, document_expires_at, event_sequence FROM sessions")}
+        (sessions, review_rows, audit, events, deliveries, versions, requests, users, still_due, emails) = snapshot(url, [
+            "SELECT session_id, status, expires_at, document_expires_at, event_sequence FROM sessions",
+            "SELECT session_id, actor, previous_status, new_status, sequence FROM session_reviews ORDER BY session_id, sequence",
+            "SELECT sequence, actor, action, subject_type, subject_id, before_json, after_json, request_id FROM audit_log ORDER BY sequence",
+            "SELECT event_id, webhook_type, session_id, sequence FROM webhook_events",
+            "SELECT event_id, status, attempts FROM webhook_deliveries",
+            "SELECT id, user_id, status, review_outcome FROM kyc_versions",
+            "SELECT id, user_id, version_id, status, due_at FROM kyc_action_requests",
+            "SELECT id, event_sequence FROM kyc_users",
+            self.due_query(),
+            "SELECT message_id, status FROM email_outbox",
+        ])
+        sessions = {r["session_id"]: r for r in sessions}
         reviews = {}
-        for r in rows(url, "SELECT session_id, actor, previous_status, new_status, sequence FROM session_reviews ORDER BY session_id, sequence"):
+        for r in review_rows:
             reviews.setdefault(r["session_id"], []).append(r)
-        audit = rows(url, "SELECT sequence, actor, action, subject_type, subject_id, before_json, after_json, request_id FROM audit_log ORDER BY sequence")
-        events = rows(url, "SELECT event_id, webhook_type, session_id, sequence FROM webhook_events")
-        deliveries = rows(url, "SELECT event_id, status, attempts FROM webhook_deliveries")
-        versions = {r["id"]: r for r in rows(url, "SELECT id, user_id, status, review_outcome FROM kyc_versions")}
-        requests = {r["id"]: r for r in rows(url, "SELECT id, user_id, version_id, status, due_at FROM kyc_action_requests")}
-        users = {r["id"]: r for r in rows(url, "SELECT id, event_sequence FROM kyc_users")}
-        still_due = rows(url, self.due_query())
+        versions = {r["id"]: r for r in versions}
+        requests = {r["id"]: r for r in requests}
+        users = {r["id"]: r for r in users}
 
         # Session histories.
         broken = []
@@ -744,16 +807,33 @@ class Phase:
                 kyc_broken.append(f"{vid}: history ends in {state}, stored {v['status']}")
             if decisions > 1:
                 kyc_broken.append(f"{vid}: decided {decisions} times")
-        contests_one_winner = contests_bad = 0
+        # Concurrent approve / reject (/ request-update) on one version: the
+        # database holds exactly one decision, at most one of them was
+        # answered 2xx, and that one is the decision committed; when all
+        # were answered, exactly one was 2xx.
+        decisions_of = {}
+        for a in audit:
+            if a["action"] in ("kyc.version.approved", "kyc.version.rejected"):
+                decisions_of.setdefault(a["subject_id"], []).append(a)
+        contests_answered = contests_unanswered = contests_bad = 0
         for vid, results in self.kyc_contests:
-            decided = [a for a in ("approve", "reject") if a in results and results[a]["status"] and results[a]["status"] < 300]
-            answered = all(results[a]["status"] is not None for a in ("approve", "reject") if a in results)
-            if len(decided) == 1 or (not answered and len(decided) == 0):
-                contests_one_winner += 1
-            else:
+            deciders = [results[a] for a in ("approve", "reject") if a in results]
+            winners = [o for o in deciders if o["status"] is not None and o["status"] < 300]
+            committed = decisions_of.get(vid, [])
+            all_answered = all(o["status"] is not None for o in results.values())
+            good = (len(committed) == 1 and len(winners) <= 1
+                    and all(w["rid"] == committed[0]["request_id"] for w in winners)
+                    and (len(winners) == 1 or not all_answered))
+            if not good:
                 contests_bad += 1
-                kyc_broken.append(f"{vid}: concurrent approve/reject: winners {decided}")
-        report["kyc"] = (len(users), len(versions), len(self.kyc_contests), contests_one_winner, contests_bad)
+                kyc_broken.append(f"{vid}: concurrent approve/reject: answered 2xx {[w['target'] for w in winners]}, "
+                                  f"committed {[c['action'] for c in committed]}")
+            elif all_answered:
+                contests_answered += 1
+            else:
+                contests_unanswered += 1
+        report["kyc"] = (len(users), len(versions), len(self.kyc_contests), contests_answered, contests_unanswered,
+                         contests_bad)
 
         # Action requests: one resolution each, the sweep's expiry at most once.
         request_problems = []
@@ -775,6 +855,9 @@ class Phase:
         with self.receiver.lock:
             received = list(self.receiver.deliveries)
             overlaps = list(self.receiver.overlaps)
+        with open(os.path.join(self.work_dir, "received.jsonl"), "w") as f:
+            for d in received:
+                f.write(json.dumps(dict(arrived=d["arrived"], done=d["done"], sender=d["sender"], body=d["body"].decode())) + "\n")
         bad_signatures = 0
         unique = {}
         for d in received:
@@ -793,6 +876,11 @@ class Phase:
                 if b0 < a1:
                     overlapping += 1
         committed = {e["event_id"] for e in events}
+        # Nothing may have committed since the snapshot (else the comparison
+        # with the receiver, read after it, would not be fair).
+        later = int(psql(url, "SELECT count(*) FROM webhook_events;").strip())
+        if later != len(events):
+            self.fail(f"the system was not quiet during the checks: {later - len(events)} events committed after the snapshot")
         missing = committed - set(unique)
         extra = set(unique) - committed
         undelivered = [d for d in deliveries if d["status"] != "delivered"]
@@ -818,6 +906,10 @@ class Phase:
             if e["webhook_type"] == "kyc.action_request.expired":
                 ar = e["action_request"]["id"]
                 expired_events[ar] = expired_events.get(ar, 0) + 1
+        senders = {}
+        for d in received:
+            senders[d["sender"]] = senders.get(d["sender"], 0) + 1
+        report["senders"] = senders
         report["webhooks"] = (len(committed), len(received), len(received) - len(unique), len(missing), len(extra),
                               len(undelivered), bad_signatures, len(overlaps), overlapping)
 
@@ -891,7 +983,6 @@ class Phase:
 
         # Emails (KYC rejections and update requests): the same multi-process
         # outbox pattern, written as .eml files into each process's data dir.
-        emails = rows(url, "SELECT message_id, status FROM email_outbox")
         sent_ids = []
         for server in self.servers:
             folder = os.path.join(server.data_dir, "emails")
@@ -917,6 +1008,24 @@ class Phase:
                                 ("sweeps", sweep_problems)):
             if problems:
                 self.fail(f"{label}: {len(problems)}, e.g. {problems[:3]}")
+        repeated = [eid for eid, spans in by_event.items() if len(spans) > 1]
+        if repeated:
+            # Why an event arrived twice: the sender's own record of its attempts.
+            ids = ",".join(f"'{eid}'" for eid in repeated[:5])
+            for a in rows(url, f"SELECT d.event_id, a.number, a.status_code, a.error FROM webhook_attempts a "
+                               f"JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.event_id IN ({ids}) "
+                               f"ORDER BY d.event_id, a.number"):
+                log(f"phase {self.number}: repeated delivery {a['event_id']}: attempt {a['number']} "
+                    f"answered {a['status_code']}, error {str(a['error'])[:160]}")
+        if extra:
+            # What arrived without having committed: when, relative to the kill, and what it said.
+            killed_at = self.kill_info["killed_at"] if self.kill_info else None
+            for d in received:
+                if d["event_id"] in extra:
+                    e = json.loads(d["body"])
+                    when = f"{d['arrived'] - killed_at:+.3f} s from the kill" if killed_at else f"at {d['arrived']:.3f}"
+                    log(f"phase {self.number}: delivered but not committed, by {d['sender']}, {when}: {e['webhook_type']} "
+                        f"{e.get('session_id') or e.get('user_id')} #{e['sequence']} {e.get('previous_status')} -> {e['status']}")
         if missing or extra or undelivered or bad_signatures or overlaps or overlapping:
             self.fail(f"webhooks: missing {len(missing)}, extra {len(extra)}, undelivered rows {len(undelivered)}, "
                       f"bad signatures {bad_signatures}, overlaps {len(overlaps)}/{overlapping}")
@@ -937,20 +1046,24 @@ class Phase:
                      f"default workflows {self.startup[1]}")
         if self.kill_info:
             k = self.kill_info
+            down = [o for o in self.ledger.ops
+                    if k["killed_at"] <= o["sent"] <= k["killed_at"] + k["restarted_after"] and o["status"] is not None]
             lines.append(f"{p}: kill -9 of process {k['process']} after {k['after']} of {k['total']} operations, "
-                         f"restarted {k['restarted_after']:.1f} s later")
+                         f"restarted {k['restarted_after']:.1f} s later; meanwhile the other two answered {len(down)} requests")
         total, codes, unacked, noop, acked_missing, unexpected = r["answers"]
         code_text = ", ".join(f"{c if c is not None else 'no answer'}: {v}" for c, v in
                               sorted(codes.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)))
-        lines.append(f"{p}: requests {total} in {self.setup_took + self.load_took:.1f} s, by answer: {code_text}")
+        lines.append(f"{p}: requests {total} (setup {self.setup_took:.1f} s, load {self.load_took:.1f} s, "
+                     f"load average {self.load_average:.1f}; drained {self.drain_took:.1f} s later), by answer: {code_text}")
         lines.append(f"{p}: acknowledged but not committed {acked_missing}; same-status no-ops acknowledged {noop}; "
                      f"unanswered (process killed) {unacked}; unexpected answers (5xx included) {unexpected}")
         lines.append(f"{p}: audit: {r['audit']}")
         s_count, transitions, sweeps = r["sessions"]
         lines.append(f"{p}: sessions {s_count}, committed transitions {transitions} (by the sweep {sweeps})")
-        users, versions, contests, one, bad = r["kyc"]
-        lines.append(f"{p}: KYC users {users}, versions {versions}; concurrent reviewer contests {contests}: "
-                     f"exactly one decision {one}, other {bad}")
+        users, versions, contests, answered, unanswered, bad = r["kyc"]
+        lines.append(f"{p}: KYC users {users}, versions {versions}; concurrent approve/reject on one version {contests}: "
+                     f"one decision committed and answered {answered}, one decision committed with an action "
+                     f"unanswered {unanswered}, other {bad}")
         expiring, once, before, ar_expired, ar_before, problems = r["sweeps"]
         lines.append(f"{p}: expiring sessions {expiring}: swept once {once}, left the expirable state first {before}; "
                      f"due action requests: expired once {ar_expired}, resolved first {ar_before}; sweep problems {problems}")
@@ -958,6 +1071,7 @@ class Phase:
         lines.append(f"{p}: events committed {committed}; deliveries received {received} ({dups} repeated), "
                      f"committed but not delivered {missing}, delivered but not committed {extra}, "
                      f"rows not delivered {undelivered}, bad signatures {bad_sig}, in flight twice at once {overlaps + overlapping}")
+        lines.append(f"{p}: deliveries by sending process: " + ", ".join(f"{k} {v}" for k, v in sorted(r["senders"].items())))
         queued, files, repeats, missing_emails = r["emails"]
         lines.append(f"{p}: emails queued {queued}, files written {files} ({repeats} repeated), not sent {missing_emails}")
         errors = sum(len(e) for e in r["errors"].values())
@@ -983,6 +1097,10 @@ def main():
         for process in Server.started:
             if process.poll() is None:
                 process.kill()
+        # PostgreSQL's log, for a failure's post-mortem (the cluster is thrown away).
+        pg_log = os.path.join(os.environ.get("CLEARANCE_PG_DIR", ""), "server.log")
+        if os.path.exists(pg_log):
+            subprocess.run(["cp", pg_log, os.path.join(work_dir, "postgresql.log")])
     ok = all(not p.failures for p in phases) and len(phases) == len(PHASES)
     log("PASS" if ok else "FAIL")
     sys.exit(0 if ok else 1)
