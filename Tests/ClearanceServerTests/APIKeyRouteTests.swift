@@ -105,6 +105,8 @@ struct APIKeyRouteTests {
                     (#"{"name":"  ","privileges":["read:audit"]}"#, "name"),
                     (#"{"name":5}"#, "name"),
                     (#"{"name":"n","environment":"prod","privileges":["read:audit"]}"#, "environment"),
+                    (#"{"name":"n","environment":null,"privileges":["read:audit"]}"#, "environment"),
+                    (#"{"name":"n","privileges":["read:audit"],"roles":null}"#, "roles"),
                     (#"{"name":"n","privileges":["read:everything"]}"#, "privileges[0]"),
                     (#"{"name":"n","privileges":"read:audit"}"#, "privileges"),
                     (#"{"name":"n","roles":["root"]}"#, "roles[0]"),

@@ -21,6 +21,26 @@ struct APIKeyRoutes {
         var privileges: [String]?
         var roles: [String]?
         var expires_at: String?
+
+        enum CodingKeys: String, CodingKey { case name, environment, privileges, roles, expires_at }
+
+        /// The optional fields may be left out, not sent as null: the
+        /// document types them, and schemathesis holds us to it (a null
+        /// `environment` was read as absent and minted a key).
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            for key in [CodingKeys.environment, .privileges, .roles, .expires_at] where container.contains(key) {
+                if try container.decodeNil(forKey: key) {
+                    throw DecodingError.valueNotFound(
+                        String.self, .init(codingPath: container.codingPath + [key], debugDescription: "null"))
+                }
+            }
+            name = try container.decode(String.self, forKey: .name)
+            environment = try container.decodeIfPresent(String.self, forKey: .environment)
+            privileges = try container.decodeIfPresent([String].self, forKey: .privileges)
+            roles = try container.decodeIfPresent([String].self, forKey: .roles)
+            expires_at = try container.decodeIfPresent(String.self, forKey: .expires_at)
+        }
     }
 
     struct KeyView: Encodable, Sendable {
