@@ -19,9 +19,16 @@ import VaporCSQLite
 final class DirectSQLiteConnection: @unchecked Sendable {
     // Touched only by the holder of the writer lock, one task at a time.
     private let handle: OpaquePointer
-    /// Prepared statements by SQL text, with their result columns once known
-    /// (the same for every run of a statement; DDL clears the cache).
-    private var statements: [String: (statement: OpaquePointer, columns: DirectSQLiteRow.Columns?)] = [:]
+    /// A prepared statement with its result columns once known (the same
+    /// for every run of it; running DDL clears the cache).
+    private struct Statement {
+        var statement: OpaquePointer
+        var columns: DirectSQLiteRow.Columns?
+        var changesSchema: Bool
+    }
+
+    /// Prepared statements by SQL text.
+    private var statements: [String: Statement] = [:]
     private static let statementCacheLimit = 256
 
     init(path: String) throws {
@@ -43,9 +50,16 @@ final class DirectSQLiteConnection: @unchecked Sendable {
 
     /// Runs one statement, calling `onRow` for each result row.
     func execute(_ sql: String, binds: [DirectSQLiteValue], onRow: (DirectSQLiteRow) -> Void) throws {
-        // Statements prepared before a schema change may name old columns.
-        if Self.changesSchema(sql) { clearStatements() }
-        let (statement, cachedColumns) = try prepared(sql)
+        let entry = try prepared(sql)
+        try run(sql, entry.statement, entry.columns, binds: binds, onRow: onRow)
+        // Statements cached before a schema change may name old columns.
+        if entry.changesSchema { clearStatements() }
+    }
+
+    private func run(
+        _ sql: String, _ statement: OpaquePointer, _ cachedColumns: DirectSQLiteRow.Columns?, binds: [DirectSQLiteValue],
+        onRow: (DirectSQLiteRow) -> Void
+    ) throws {
         defer {
             sqlite_nio_sqlite3_reset(statement)
             sqlite_nio_sqlite3_clear_bindings(statement)
@@ -56,7 +70,7 @@ final class DirectSQLiteConnection: @unchecked Sendable {
         var columns = cachedColumns
         while true {
             let status = sqlite_nio_sqlite3_step(statement)
-            if status == SQLITE_DONE { break }
+            if status == SQLITE_DONE { return }
             guard status == SQLITE_ROW else { throw error(status) }
             let count = sqlite_nio_sqlite3_column_count(statement)
             if columns == nil || columns!.names.count != Int(count) {
@@ -68,9 +82,8 @@ final class DirectSQLiteConnection: @unchecked Sendable {
     }
 
     private static func changesSchema(_ sql: String) -> Bool {
-        let head = sql.utf8.prefix(6).map { $0 | 0x20 }
-        return head.starts(with: "create".utf8) || head.starts(with: "alter ".utf8) || head.starts(with: "drop t".utf8)
-            || head.starts(with: "drop i".utf8)
+        let head = String(decoding: sql.utf8.prefix(6), as: UTF8.self).lowercased()
+        return ["create", "alter ", "drop t", "drop i"].contains(head)
     }
 
     private func clearStatements() {
@@ -78,14 +91,17 @@ final class DirectSQLiteConnection: @unchecked Sendable {
         statements.removeAll()
     }
 
-    private func prepared(_ sql: String) throws -> (OpaquePointer, DirectSQLiteRow.Columns?) {
-        if let entry = statements[sql] { return (entry.statement, entry.columns) }
+    /// The cached statement for `sql`, prepared on first use (only then is
+    /// its text looked at).
+    private func prepared(_ sql: String) throws -> Statement {
+        if let entry = statements[sql] { return entry }
         if statements.count >= Self.statementCacheLimit { clearStatements() }
         var statement: OpaquePointer?
         try check(sqlite_nio_sqlite3_prepare_v2(handle, sql, -1, &statement, nil))
         guard let statement else { throw DirectSQLiteError(code: SQLITE_MISUSE, message: "empty statement") }
-        statements[sql] = (statement, nil)
-        return (statement, nil)
+        let entry = Statement(statement: statement, columns: nil, changesSchema: Self.changesSchema(sql))
+        statements[sql] = entry
+        return entry
     }
 
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
