@@ -1,7 +1,5 @@
 import Foundation
 import NIOConcurrencyHelpers
-import NIOCore
-import NIOPosix
 
 /// Copies the WAL back into the database file beside the writer, not in it.
 ///
@@ -10,62 +8,46 @@ import NIOPosix
 /// database file) while every queued transaction waits; profiling the
 /// status-change benchmark showed 6 % of the server's time there. The writer
 /// now runs with `wal_autocheckpoint = 0` and pokes this after each COMMIT;
-/// a PASSIVE checkpoint on its own connection, on NIO's blocking-I/O pool,
-/// runs at most every `interval`. PASSIVE never waits for readers or the
-/// writer, so it cannot stall a request; what it could not copy it copies
-/// next time. The WAL stays durable throughout: this only bounds its size.
+/// a PASSIVE checkpoint on its own connection and its own queue (not the
+/// blocking pool SQLiteNIO's readers use) runs at most every `interval`.
+/// PASSIVE never waits for readers or the writer, so it cannot stall a
+/// request; what it could not copy it copies next time. The WAL stays
+/// durable throughout: this only bounds its size.
 final class SQLiteCheckpointer: Sendable {
     private struct State {
-        var running = false
-        var pending = false
-        var lastRun = NIODeadline.distantPast
+        var scheduled = false
+        var lastRun = DispatchTime(uptimeNanoseconds: 0)
     }
 
     private let connection: DirectSQLiteConnection
     private let state = NIOLockedValueBox(State())
-    private let interval: TimeAmount
+    private let queue = DispatchQueue(label: "clearance.sqlite.checkpoint")
+    private let interval: DispatchTimeInterval
 
-    init(path: String, interval: TimeAmount = .milliseconds(200)) throws {
+    init(path: String, interval: DispatchTimeInterval = .milliseconds(200)) throws {
         connection = try DirectSQLiteConnection(path: path)
         try connection.execute("PRAGMA busy_timeout = 10000", binds: [], onRow: { _ in })
         self.interval = interval
     }
 
-    /// After a COMMIT: schedules a checkpoint unless one is due already.
+    /// After a COMMIT: schedules one checkpoint, `interval` after the last,
+    /// unless one is scheduled already (it will cover this commit too).
     func poke() {
-        let start = state.withLockedValue { state -> Bool in
-            state.pending = true
-            if state.running { return false }
-            state.running = true
-            return true
+        let due = state.withLockedValue { state -> DispatchTime? in
+            if state.scheduled { return nil }
+            state.scheduled = true
+            return max(.now(), state.lastRun + interval)
         }
-        if start { schedule() }
+        guard let due else { return }
+        queue.asyncAfter(deadline: due) { self.checkpoint() }
     }
 
-    private func schedule() {
-        let wait = state.withLockedValue { $0.lastRun + interval - NIODeadline.now() }
-        let run = { NIOThreadPool.singleton.submit { _ in self.drain() } }
-        if wait > .zero {
-            _ = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: wait) { run() }
-        } else {
-            run()
-        }
-    }
-
-    /// On the blocking pool: one checkpoint, then another later if commits
-    /// arrived meanwhile.
-    private func drain() {
+    private func checkpoint() {
         state.withLockedValue {
-            $0.pending = false
-            $0.lastRun = NIODeadline.now()
+            $0.scheduled = false
+            $0.lastRun = .now()
         }
         // Best effort: a failed checkpoint leaves the WAL longer, nothing worse.
         try? connection.execute("PRAGMA wal_checkpoint(PASSIVE)", binds: [], onRow: { _ in })
-        let again = state.withLockedValue { state -> Bool in
-            if state.pending { return true }
-            state.running = false
-            return false
-        }
-        if again { schedule() }
     }
 }
