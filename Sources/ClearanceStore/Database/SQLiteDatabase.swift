@@ -47,7 +47,7 @@ final class SQLiteDatabase: Database {
         // nobody hears of a batch before that, so every acknowledged commit
         // survives a power cut, not only a crash. Each transaction of a batch
         // is a savepoint, whose sub-journal stays in memory (a temporary file
-        // per batch cost 11 % of a status change); checkpoints run beside the
+        // per batch cost 8 % of a status change); checkpoints run beside the
         // writer (`SQLiteCheckpointer`).
         for pragma in [
             "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON",
