@@ -232,3 +232,16 @@ public enum DatabaseFactory {
         }
     }
 }
+
+extension Database {
+    /// Rows of an outbox table by `status` (tests and metrics).
+    func countsByStatus(in table: String) async throws -> [String: Int] {
+        try await read { sql in
+            var counts: [String: Int] = [:]
+            for row in try await sql.raw("SELECT status, COUNT(*) AS n FROM \(ident: table) GROUP BY status").all() {
+                counts[try row.decode(column: "status", as: String.self)] = try row.decode(column: "n", as: Int.self)
+            }
+            return counts
+        }
+    }
+}

@@ -80,13 +80,8 @@ public struct SQLEmailOutboxRepository: Sendable {
 
     static func context(_ id: String) -> String { "email_outbox.message_sealed:\(id)" }
 
-    func keySealer(sessionID: String?, on sql: any SQLDatabase) async throws -> Sealer? {
-        guard let sessionID else { return sealer }
-        return try await sessionKeys.sealer(for: sessionID, on: sql)
-    }
-
     public func enqueue(_ email: QueuedEmail, on sql: any SQLDatabase) async throws {
-        guard let keySealer = try await keySealer(sessionID: email.sessionID, on: sql) else {
+        guard let keySealer = try await sessionKeys.sealer(forSession: email.sessionID, on: sql) else {
             throw StoreError.corrupt("session \(email.sessionID ?? "") has no data key")
         }
         let encoded = try JSONEncoder().encode(email.message)
@@ -135,7 +130,7 @@ public struct SQLEmailOutboxRepository: Sendable {
                 }
                 var message: MailMessage?
                 if let sealed = try row.decode(column: "message_sealed", as: Data?.self),
-                    let keySealer = try await keySealer(sessionID: try row.decode(column: "session_id", as: String?.self), on: sql)
+                    let keySealer = try await sessionKeys.sealer(forSession: try row.decode(column: "session_id", as: String?.self), on: sql)
                 {
                     message = try JSONDecoder().decode(MailMessage.self, from: try keySealer.open(sealed, context: Self.context(id)))
                 }
@@ -208,12 +203,6 @@ public struct SQLEmailOutboxRepository: Sendable {
 
     /// Counts by status, for tests and metrics.
     public func counts() async throws -> [String: Int] {
-        try await database.read { sql in
-            var counts: [String: Int] = [:]
-            for row in try await sql.raw("SELECT status, COUNT(*) AS n FROM email_outbox GROUP BY status").all() {
-                counts[try row.decode(column: "status", as: String.self)] = try row.decode(column: "n", as: Int.self)
-            }
-            return counts
-        }
+        try await database.countsByStatus(in: "email_outbox")
     }
 }

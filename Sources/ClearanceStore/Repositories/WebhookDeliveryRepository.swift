@@ -278,12 +278,6 @@ public struct SQLWebhookDeliveryRepository: Sendable {
 
     /// Counts by status, for tests and metrics.
     public func counts() async throws -> [String: Int] {
-        try await database.read { sql in
-            var counts: [String: Int] = [:]
-            for row in try await sql.raw("SELECT status, COUNT(*) AS n FROM webhook_deliveries GROUP BY status").all() {
-                counts[try row.decode(column: "status", as: String.self)] = try row.decode(column: "n", as: Int.self)
-            }
-            return counts
-        }
+        try await database.countsByStatus(in: "webhook_deliveries")
     }
 }

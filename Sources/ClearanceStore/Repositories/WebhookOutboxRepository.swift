@@ -79,8 +79,7 @@ public struct SQLWebhookOutboxRepository: WebhookOutboxRepository {
         }
         var sealed: Data?
         if !subscribers.isEmpty {
-            var keySealer: Sealer? = sealer
-            if let sessionID = event.sessionID { keySealer = try await sessionKeys.sealer(for: sessionID, on: sql) }
+            let keySealer = try await sessionKeys.sealer(forSession: event.sessionID, on: sql)
             let text = try await payload().canonicalText
             sealed = try keySealer.map { try $0.seal(string: text, context: Self.context(event.id)) }
         }
@@ -131,8 +130,7 @@ public struct SQLWebhookOutboxRepository: WebhookOutboxRepository {
     func open(_ row: any SQLRow, on sql: any SQLDatabase) async throws -> (event: OutboxEvent?, shredded: Bool) {
         let id = try row.decode(column: "event_id", as: String.self)
         let sessionID = try row.decode(column: "session_id", as: String?.self)
-        var keySealer: Sealer? = sealer
-        if let sessionID { keySealer = try await sessionKeys.sealer(for: sessionID, on: sql) }
+        let keySealer = try await sessionKeys.sealer(forSession: sessionID, on: sql)
         guard let sealed = try row.decode(column: "payload_sealed", as: Data?.self), let keySealer else {
             return (nil, true)
         }
@@ -171,22 +169,5 @@ public struct SQLWebhookOutboxRepository: WebhookOutboxRepository {
                     )
                 }
         }
-    }
-}
-
-/// Each session's own data key, wrapped by the data key. Deleting the
-/// wrapped copy shreds everything sealed with it.
-public struct SessionKeys: Sendable {
-    let sealer: Sealer
-
-    static let context = "session_keys:"
-
-    /// The session's sealer; nil once the session was deleted.
-    func sealer(for sessionID: String, on sql: any SQLDatabase) async throws -> Sealer? {
-        guard
-            let wrapped = try await sql.raw("SELECT wrapped_key FROM session_keys WHERE session_id = \(bind: sessionID)")
-                .first()?.decode(column: "wrapped_key", as: Data.self)
-        else { return nil }
-        return try sealer.openSubjectKey(wrapped, context: Self.context + sessionID)
     }
 }
