@@ -342,6 +342,9 @@ struct DirectSQLiteDatabase: SQLDatabase {
     }
 
     private func run(_ query: any SQLExpression, _ onRow: (any SQLRow) -> Void) throws {
+        if let fixed = query as? FixedQuery {
+            return try connection.execute(fixed.text, binds: fixed.values, onRow: onRow)
+        }
         let (sql, binds) = serialize(query)
         try connection.execute(sql, binds: try binds.map { try DirectSQLiteValue(binding: $0) }, onRow: onRow)
     }

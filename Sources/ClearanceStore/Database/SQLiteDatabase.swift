@@ -29,13 +29,15 @@ final class SQLiteDatabase: Database {
             durability: { done in
                 walSync.committed(done)
                 checkpointer.poke()
-            })
+            },
+            maintenance: { checkpointer.catchUpIfDue(on: writer) })
         self.readers = AsyncPool(readers)
         self.logger = logger
     }
 
     static func open(
-        path: String, logger: Logger, readerCount: Int = 4, syncWAL: (@Sendable () -> (any Error)?)? = nil
+        path: String, logger: Logger, readerCount: Int = 4, syncWAL: (@Sendable () -> (any Error)?)? = nil,
+        checkpointInterval: DispatchTimeInterval = .milliseconds(200), walRestartFrames: Int64 = 4096
     ) async throws -> SQLiteDatabase {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
@@ -55,10 +57,14 @@ final class SQLiteDatabase: Database {
             // 16 MiB of page cache (default 2 MiB): the hot index pages of a
             // busy table stay in memory instead of being read back per batch.
             "PRAGMA cache_size = -16384",
+            // A WAL that grew while checkpoints could not keep up is cut
+            // back to 64 MiB when it starts over (`SQLiteCheckpointer`);
+            // below that it is reused in place, never re-zeroed.
+            "PRAGMA journal_size_limit = 67108864",
         ] {
             try writer.execute(pragma, binds: [], onRow: { _ in })
         }
-        let checkpointer = try SQLiteCheckpointer(path: path)
+        let checkpointer = try SQLiteCheckpointer(path: path, interval: checkpointInterval, restartFrames: walRestartFrames)
         var readers: [SQLiteConnection] = []
         do {
             for _ in 0..<readerCount {

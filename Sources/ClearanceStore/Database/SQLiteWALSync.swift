@@ -91,7 +91,7 @@ final class SQLiteWALSync: Sendable {
         }
     }
 
-    /// fsync of the WAL file, reopened whenever the path names another file.
+    /// fdatasync of the WAL file, reopened whenever the path names another file.
     private func sync() -> (any Error)? {
         if let syncOverride { return syncOverride() }
         var pathStat = stat()
@@ -101,7 +101,10 @@ final class SQLiteWALSync: Sendable {
             return file.descriptor
         } ?? reopen(inode: UInt64(pathStat.st_ino))
         guard let descriptor else { return SyncError(operation: "open", code: errno) }
-        return fsync(descriptor) == 0 ? nil : SyncError(operation: "fsync", code: errno)
+        // fdatasync, as SQLite itself uses: the WAL is reused in place
+        // (`SQLiteCheckpointer`), so its size rarely changes and the inode's
+        // times need not reach the disk for the frames to be recoverable.
+        return fdatasync(descriptor) == 0 ? nil : SyncError(operation: "fdatasync", code: errno)
     }
 
     private func reopen(inode: UInt64) -> Int32? {

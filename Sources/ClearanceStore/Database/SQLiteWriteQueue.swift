@@ -34,12 +34,19 @@ final class SQLiteWriteQueue: Sendable {
     /// when COMMIT itself syncs).
     typealias Durability = @Sendable (@escaping @Sendable ((any Error)?) -> Void) -> Void
     private let durability: Durability
+    /// Runs on the writer between batches, with no transaction open.
+    typealias Maintenance = @Sendable () -> Void
+    private let maintenance: Maintenance
     let signals = CommitSignals()
 
-    init(database: any SQLDatabase, logger: Logger, durability: @escaping Durability = { $0(nil) }) {
+    init(
+        database: any SQLDatabase, logger: Logger, durability: @escaping Durability = { $0(nil) },
+        maintenance: @escaping Maintenance = {}
+    ) {
         self.database = database
         self.logger = logger
         self.durability = durability
+        self.maintenance = maintenance
     }
 
     /// Called from a job of the running batch (the only code on the writer):
@@ -78,7 +85,7 @@ final class SQLiteWriteQueue: Sendable {
             // IMMEDIATE takes the write lock now, so another process (a CLI
             // command beside `serve`) waits on busy_timeout instead of failing
             // at commit.
-            try await database.raw("BEGIN IMMEDIATE").run()
+            try await database.run(FixedQuery("BEGIN IMMEDIATE"))
         } catch {
             for entry in batch { entry.fail(error) }
             return
@@ -86,7 +93,7 @@ final class SQLiteWriteQueue: Sendable {
         var finishers: [Finisher] = []
         for entry in batch { finishers.append(await entry.job(database)) }
         do {
-            try await database.raw("COMMIT").run()
+            try await database.run(FixedQuery("COMMIT"))
             let announced = state.withLockedValue { state in
                 defer { state.announced = [] }
                 return state.announced
@@ -97,9 +104,10 @@ final class SQLiteWriteQueue: Sendable {
                 for finish in finishers { finish(error) }
                 if error == nil { signals.notify(announced) }
             }
+            maintenance()
         } catch {
             logger.error("group commit failed", metadata: ["error": "\(String(reflecting: error))"])
-            try? await database.raw("ROLLBACK").run()
+            try? await database.run(FixedQuery("ROLLBACK"))
             state.withLockedValue { $0.announced = [] }
             for finish in finishers { finish(error) }
         }
@@ -110,19 +118,19 @@ final class SQLiteWriteQueue: Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 submit({ sql in
                     do {
-                        try await sql.raw("SAVEPOINT clearance_txn").run()
+                        try await sql.run(FixedQuery("SAVEPOINT clearance_txn"))
                     } catch {
                         return { _ in continuation.resume(throwing: error) }
                     }
                     do {
                         let value = try await TransactionScope.run(on: sql, body)
-                        try await sql.raw("RELEASE clearance_txn").run()
+                        try await sql.run(FixedQuery("RELEASE clearance_txn"))
                         return { commitError in
                             if let commitError { continuation.resume(throwing: commitError) } else { continuation.resume(returning: value) }
                         }
                     } catch {
-                        try? await sql.raw("ROLLBACK TO clearance_txn").run()
-                        try? await sql.raw("RELEASE clearance_txn").run()
+                        try? await sql.run(FixedQuery("ROLLBACK TO clearance_txn"))
+                        try? await sql.run(FixedQuery("RELEASE clearance_txn"))
                         return { _ in continuation.resume(throwing: error) }
                     }
             }, fail: { error in continuation.resume(throwing: error) })
