@@ -67,7 +67,7 @@ public struct SQLAuditTrail: AuditTrail {
         // The head row lock serializes appenders on PostgreSQL; on SQLite the
         // single writer already does. Raw SQL: this runs in every change.
         let forUpdate = database.kind == .postgres ? " FOR UPDATE" : ""
-        let headRow = try await sql.raw("SELECT sequence, hash FROM audit_head WHERE id = 1\(unsafeRaw: forUpdate)").first()
+        let headRow = try await sql.first(FixedQuery("SELECT sequence, hash FROM audit_head WHERE id = 1" + forUpdate))
         guard let headRow else { throw StoreError.corrupt("audit_head row is missing") }
         let head = AuditChain.Head(
             sequence: try headRow.decode(column: "sequence", as: Int64.self),
@@ -76,14 +76,19 @@ public struct SQLAuditTrail: AuditTrail {
             after: head, id: Identifier.timeOrdered(at: at), at: Timestamp.milliseconds(at), actor: event.actor,
             action: event.action, subjectType: event.subjectType, subjectID: event.subjectID,
             before: event.before, after: event.after, comment: event.comment, requestID: event.requestID)
-        try await sql.raw("""
+        try await sql.run(FixedQuery(
+            """
             INSERT INTO audit_log (sequence, id, at, actor, action, subject_type, subject_id, before_json, after_json,
-            comment, request_id, prev_hash, hash) VALUES (\(bind: record.sequence), \(bind: record.id), \(bind: record.at),
-            \(bind: record.actor), \(bind: record.action), \(bind: record.subjectType), \(bind: record.subjectID),
-            \(bind: record.before?.canonicalText), \(bind: record.after?.canonicalText), \(bind: record.comment),
-            \(bind: record.requestID), \(bind: record.prevHash), \(bind: record.hash))
-            """).run()
-        try await sql.raw("UPDATE audit_head SET sequence = \(bind: record.sequence), hash = \(bind: record.hash) WHERE id = 1").run()
+            comment, request_id, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .integer(record.sequence), .text(record.id), .integer(record.at), .text(record.actor), .text(record.action),
+                .text(record.subjectType), .text(record.subjectID), .text(record.before?.canonicalText),
+                .text(record.after?.canonicalText), .text(record.comment), .text(record.requestID), .text(record.prevHash),
+                .text(record.hash),
+            ]))
+        try await sql.run(FixedQuery(
+            "UPDATE audit_head SET sequence = ?, hash = ? WHERE id = 1", [.integer(record.sequence), .text(record.hash)]))
         return record
     }
 

@@ -137,20 +137,18 @@ public struct SQLSessionRepository: SessionRepository {
     /// each other crosswise.
     static func writeCounts(_ deltas: [CountKey: Int], on sql: any SQLDatabase) async throws {
         for (key, delta) in deltas.sorted(by: { $0.key < $1.key }) where delta != 0 {
-            try await sql.raw("""
-                UPDATE session_counts SET count = count + \(bind: delta)
-                WHERE environment = \(bind: key.environment) AND kind = \(bind: key.kind) AND status = \(bind: key.status)
-                """).run()
+            try await sql.run(FixedQuery(
+                "UPDATE session_counts SET count = count + ? WHERE environment = ? AND kind = ? AND status = ?",
+                [.integer(Int64(delta)), .text(key.environment), .text(key.kind), .text(key.status)]))
         }
     }
 
     public func lock(id: String, environment: KeyEnvironment, on sql: any SQLDatabase) async throws -> SessionRecord? {
         let forUpdate = database.kind == .postgres ? " FOR UPDATE" : ""
         guard
-            let row = try await sql.raw("""
-                SELECT * FROM sessions WHERE session_id = \(bind: id) AND environment = \(bind: environment.rawValue)
-                AND deleted_at IS NULL\(unsafeRaw: forUpdate)
-                """).first()
+            let row = try await sql.first(FixedQuery(
+                "SELECT * FROM sessions WHERE session_id = ? AND environment = ? AND deleted_at IS NULL" + forUpdate,
+                [.text(id), .text(environment.rawValue)]))
         else { return nil }
         return try await record(row, personal: true, on: sql)
     }
@@ -180,18 +178,23 @@ public struct SQLSessionRepository: SessionRepository {
     }
 
     public func save(_ session: inout SessionRecord, on sql: any SQLDatabase) async throws {
-        // Raw SQL on this hot path: every status change runs it, and SQLKit's
-        // builders cost more to serialize than SQLite takes to execute.
-        try await sql.raw("""
-            UPDATE sessions SET status = \(bind: session.status.rawValue), callback = \(bind: session.callback),
-            callback_method = \(bind: session.callbackMethod), metadata_json = \(bind: session.metadata?.canonicalText),
-            country = \(bind: session.country), resubmit_json = \(bind: session.resubmit.json.canonicalText),
-            document_expires_at = \(bind: session.documentExpiresAt.map(Timestamp.milliseconds)),
-            expires_at = \(bind: Timestamp.milliseconds(session.expiresAt)), updated_at = \(bind: Timestamp.milliseconds(session.updatedAt)),
-            last_no_user_resubmit_at = \(bind: session.lastNoUserResubmitAt.map(Timestamp.milliseconds)),
-            event_sequence = \(bind: session.eventSequence)
-            WHERE session_id = \(bind: session.id)
-            """).run()
+        // A fixed statement on this hot path: every status change runs it,
+        // and SQLKit's builders cost more to serialize than SQLite takes to
+        // execute (`FixedQuery`).
+        try await sql.run(FixedQuery(
+            """
+            UPDATE sessions SET status = ?, callback = ?, callback_method = ?, metadata_json = ?, country = ?,
+            resubmit_json = ?, document_expires_at = ?, expires_at = ?, updated_at = ?, last_no_user_resubmit_at = ?,
+            event_sequence = ? WHERE session_id = ?
+            """,
+            [
+                .text(session.status.rawValue), .text(session.callback), .text(session.callbackMethod),
+                .text(session.metadata?.canonicalText), .text(session.country), .text(session.resubmit.json.canonicalText),
+                .integer(session.documentExpiresAt.map(Timestamp.milliseconds)), .integer(Timestamp.milliseconds(session.expiresAt)),
+                .integer(Timestamp.milliseconds(session.updatedAt)),
+                .integer(session.lastNoUserResubmitAt.map(Timestamp.milliseconds)), .integer(session.eventSequence),
+                .text(session.id),
+            ]))
         try await adjustCounts(session, from: session.storedStatus, to: session.status, on: sql)
         session.storedStatus = session.status
     }
@@ -223,11 +226,16 @@ public struct SQLSessionRepository: SessionRepository {
     }
 
     public func insertReview(_ review: SessionReviewRecord, on sql: any SQLDatabase) async throws {
-        try await sql.raw("""
+        try await sql.run(FixedQuery(
+            """
             INSERT INTO session_reviews (id, session_id, actor, previous_status, new_status, comment, sequence, created_at)
-            VALUES (\(bind: review.id), \(bind: review.sessionID), \(bind: review.actor), \(bind: review.previousStatus.rawValue),
-            \(bind: review.newStatus.rawValue), \(bind: review.comment), \(bind: review.sequence), \(bind: Timestamp.milliseconds(review.createdAt)))
-            """).run()
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .text(review.id), .text(review.sessionID), .text(review.actor), .text(review.previousStatus.rawValue),
+                .text(review.newStatus.rawValue), .text(review.comment), .integer(review.sequence),
+                .integer(Timestamp.milliseconds(review.createdAt)),
+            ]))
     }
 
     public func reviews(sessionID: String, on sql: (any SQLDatabase)?) async throws -> [SessionReviewRecord] {

@@ -66,10 +66,9 @@ public struct SQLWebhookOutboxRepository: WebhookOutboxRepository {
         _ event: OutboxEvent, payload: @Sendable () async throws -> JSONValue, on sql: any SQLDatabase
     ) async throws -> Int {
         let createdAt = Timestamp.milliseconds(event.createdAt)
-        let destinations = try await sql.raw("""
-            SELECT id, subscribed_events FROM webhook_destinations
-            WHERE environment = \(bind: event.environment.rawValue) AND enabled = \(bind: true) AND deleted_at IS NULL
-            """).all()
+        let destinations = try await sql.all(FixedQuery(
+            "SELECT id, subscribed_events FROM webhook_destinations WHERE environment = ? AND enabled = TRUE AND deleted_at IS NULL",
+            [.text(event.environment.rawValue)]))
         var subscribers: [String] = []
         for row in destinations {
             guard case .array(let names) = JSONValue(parsing: try row.decode(column: "subscribed_events", as: String.self)),
@@ -83,11 +82,15 @@ public struct SQLWebhookOutboxRepository: WebhookOutboxRepository {
             let text = try await payload().canonicalText
             sealed = try keySealer.map { try $0.seal(string: text, context: Self.context(event.id)) }
         }
-        try await sql.raw("""
+        try await sql.run(FixedQuery(
+            """
             INSERT INTO webhook_events (event_id, environment, webhook_type, session_id, sequence, payload_sealed, created_at)
-            VALUES (\(bind: event.id), \(bind: event.environment.rawValue), \(bind: event.type.rawValue), \(bind: event.sessionID),
-            \(bind: event.sequence), \(bind: sealed), \(bind: createdAt))
-            """).run()
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .text(event.id), .text(event.environment.rawValue), .text(event.type.rawValue), .text(event.sessionID),
+                .integer(event.sequence), .blob(sealed), .integer(createdAt),
+            ]))
         for destinationID in subscribers {
             try await sql.raw("""
                 INSERT INTO webhook_deliveries (id, event_id, destination_id, status, attempts, next_attempt_at, created_at)
