@@ -4,7 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 import ClearanceDomain
-import ClearanceServer
+@testable import ClearanceServer
 import ClearanceStore
 import ClearanceTestSupport
 
@@ -145,6 +145,16 @@ struct AccessTests {
             let admin = try #require(try await server.store.apiKeys.list().first { $0.name == "admin" })
             #expect(admin.lastUsedAt != nil)
         }
+    }
+
+    /// The presented key loses spaces and tabs at its ends, nothing else.
+    @Test func thePresentedKeyIsTrimmedOfSpacesAndTabsOnly() {
+        #expect(AuthenticationMiddleware.trimmed(" \tclr_abc \t") == "clr_abc")
+        #expect(AuthenticationMiddleware.trimmed("clr_a b") == "clr_a b")
+        #expect(AuthenticationMiddleware.trimmed(" \t ") == "")
+        #expect(AuthenticationMiddleware.trimmed("") == "")
+        #expect(AuthenticationMiddleware.presentedKey([.authorization: "Bearer  clr_x\t"]) == "clr_x")
+        #expect(AuthenticationMiddleware.presentedKey([.authorization: "Basic clr_x"]) == nil)
     }
 }
 

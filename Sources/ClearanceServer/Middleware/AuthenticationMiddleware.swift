@@ -45,15 +45,26 @@ struct AuthenticationMiddleware: RouterMiddleware {
 
     static func presentedKey(_ headers: HTTPFields) -> String? {
         if let value = headers[apiKeyHeader], !value.isEmpty {
-            return value.trimmingCharacters(in: .whitespaces)
+            return trimmed(Substring(value))
         }
         if let authorization = headers[.authorization] {
             let parts = authorization.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" {
-                return parts[1].trimmingCharacters(in: .whitespaces)
+                return trimmed(parts[1])
             }
         }
         return nil
+    }
+
+    /// Without spaces and tabs at either end. Not Foundation's
+    /// `trimmingCharacters`: it bridged through NSString on every request
+    /// (2.5 % of a status change's server time, measured with perf).
+    static func trimmed(_ text: Substring) -> String {
+        let utf8 = text.utf8
+        let isBlank = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
+        guard let first = utf8.firstIndex(where: { !isBlank($0) }) else { return "" }
+        let last = utf8.lastIndex(where: { !isBlank($0) })!
+        return String(text[first...last])
     }
 }
 
