@@ -52,6 +52,12 @@ final class TransactionContext: Sendable {
     private let actions = NIOLockedValueBox<[Action]>([])
     private let flushes = NIOLockedValueBox<[Action]>([])
     private let state = NIOLockedValueBox<[String: any Sendable]>([:])
+    /// The group-committed batch this transaction runs in (SQLite's writer).
+    let batch: BatchAccumulator?
+
+    init(batch: BatchAccumulator? = nil) {
+        self.batch = batch
+    }
 
     func beforeCommit(_ action: @escaping Action) {
         actions.withLockedValue { $0.append(action) }
@@ -60,8 +66,13 @@ final class TransactionContext: Sendable {
     /// Changes the transaction's value under `key` (starting from
     /// `initial`); the first change registers `flush`, which runs once at
     /// COMMIT with the final value, before every `beforeCommit` action.
+    ///
+    /// With `merge`, inside a group-committed batch, the final value is
+    /// merged into the batch's instead and flushed once at the batch's COMMIT
+    /// (`BatchAccumulator`); a transaction that rolls back merges nothing.
     func accumulate<Value: Sendable>(
         _ key: String, initial: Value, change: (inout Value) -> Void,
+        merge: (@Sendable (inout Value, Value) -> Void)? = nil,
         flush: @escaping @Sendable (Value, any SQLDatabase) async throws -> Void
     ) {
         let first = state.withLockedValue { state -> Bool in
@@ -72,6 +83,15 @@ final class TransactionContext: Sendable {
             return first
         }
         guard first else { return }
+        if let merge, let batch {
+            flushes.withLockedValue {
+                $0.append { [state] _ in
+                    guard let value = state.withLockedValue({ $0[key] as? Value }) else { return }
+                    batch.stage(key, value, merge: merge, flush: flush)
+                }
+            }
+            return
+        }
         flushes.withLockedValue {
             $0.append { [state] sql in
                 guard let value = state.withLockedValue({ $0[key] as? Value }) else { return }
@@ -100,8 +120,10 @@ enum TransactionScope {
     }
 
     /// Runs `body` as a transaction's work, then what it left for COMMIT.
-    static func run<T: Sendable>(on sql: any SQLDatabase, _ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        let context = TransactionContext()
+    static func run<T: Sendable>(
+        on sql: any SQLDatabase, batch: BatchAccumulator? = nil, _ body: @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
+        let context = TransactionContext(batch: batch)
         return try await $current.withValue(context) {
             let value = try await body(sql)
             try await context.finish(on: sql)

@@ -37,6 +37,8 @@ final class SQLiteWriteQueue: Sendable {
     /// Runs on the writer between batches, with no transaction open.
     typealias Maintenance = @Sendable () -> Void
     private let maintenance: Maintenance
+    /// The running batch's accumulated values (touched by the drain only).
+    private let accumulator = BatchAccumulator()
     let signals = CommitSignals()
 
     init(
@@ -93,6 +95,7 @@ final class SQLiteWriteQueue: Sendable {
         var finishers: [Finisher] = []
         for entry in batch { finishers.append(await entry.job(database)) }
         do {
+            try await accumulator.flush(on: database)
             try await database.run(FixedQuery("COMMIT"))
             let announced = state.withLockedValue { state in
                 defer { state.announced = [] }
@@ -108,6 +111,7 @@ final class SQLiteWriteQueue: Sendable {
         } catch {
             logger.error("group commit failed", metadata: ["error": "\(String(reflecting: error))"])
             try? await database.run(FixedQuery("ROLLBACK"))
+            accumulator.reset()
             state.withLockedValue { $0.announced = [] }
             for finish in finishers { finish(error) }
         }
@@ -116,19 +120,21 @@ final class SQLiteWriteQueue: Sendable {
     /// Runs `body` as one transaction of a batch.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-                submit({ sql in
+                submit({ [accumulator] sql in
                     do {
                         try await sql.run(FixedQuery("SAVEPOINT clearance_txn"))
                     } catch {
                         return { _ in continuation.resume(throwing: error) }
                     }
                     do {
-                        let value = try await TransactionScope.run(on: sql, body)
+                        let value = try await TransactionScope.run(on: sql, batch: accumulator, body)
                         try await sql.run(FixedQuery("RELEASE clearance_txn"))
+                        accumulator.keepStaged()
                         return { commitError in
                             if let commitError { continuation.resume(throwing: commitError) } else { continuation.resume(returning: value) }
                         }
                     } catch {
+                        accumulator.dropStaged()
                         try? await sql.run(FixedQuery("ROLLBACK TO clearance_txn"))
                         try? await sql.run(FixedQuery("RELEASE clearance_txn"))
                         return { _ in continuation.resume(throwing: error) }

@@ -110,6 +110,7 @@ public struct SQLSessionRepository: SessionRepository {
             transaction.accumulate(
                 "session_counts", initial: [CountKey: Int](),
                 change: { deltas in for (key, delta) in changes { deltas[key, default: 0] += delta } },
+                merge: { total, more in total.merge(more, uniquingKeysWith: +) },
                 flush: { deltas, sql in try await Self.writeCounts(deltas, on: sql) })
         } else {
             try await Self.writeCounts(changes, on: sql)
