@@ -39,7 +39,7 @@ final class SQLiteCheckpointer: Sendable {
     private let interval: DispatchTimeInterval
     let restartFrames: Int64
 
-    init(path: String, interval: DispatchTimeInterval = .milliseconds(200), restartFrames: Int64 = 4096) throws {
+    init(path: String, interval: DispatchTimeInterval = .milliseconds(200), restartFrames: Int64 = 16384) throws {
         connection = try DirectSQLiteConnection(path: path)
         try connection.execute("PRAGMA busy_timeout = 10000", binds: [], onRow: { _ in })
         self.interval = interval
@@ -82,10 +82,21 @@ final class SQLiteCheckpointer: Sendable {
             $0.lastRun = .now()
         }
         // Best effort: a failed checkpoint leaves the WAL longer, nothing worse.
+        guard passFrames() >= restartFrames else { return }
+        // Once more, for what came during that pass: the writer's part, which
+        // it does while no batch runs, is then only the last few frames
+        // (measured: 8 ms per catch-up after a single pass at 7,500 status
+        // changes/s, most of it copying).
+        _ = passFrames()
+        state.withLockedValue { $0.restartDue = 8 }
+    }
+
+    /// One PASSIVE pass; the WAL's length in frames.
+    private func passFrames() -> Int64 {
         var frames: Int64 = 0
         try? connection.execute("PRAGMA wal_checkpoint(PASSIVE)", binds: [], onRow: { row in
             frames = (try? row.decode(column: "log", as: Int64.self)) ?? 0
         })
-        if frames >= restartFrames { state.withLockedValue { $0.restartDue = 8 } }
+        return frames
     }
 }

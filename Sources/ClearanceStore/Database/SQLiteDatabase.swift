@@ -37,7 +37,7 @@ final class SQLiteDatabase: Database {
 
     static func open(
         path: String, logger: Logger, readerCount: Int = 4, syncWAL: (@Sendable () -> (any Error)?)? = nil,
-        checkpointInterval: DispatchTimeInterval = .milliseconds(200), walRestartFrames: Int64 = 4096
+        checkpointInterval: DispatchTimeInterval = .milliseconds(200), walRestartFrames: Int64 = 16384
     ) async throws -> SQLiteDatabase {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
@@ -58,9 +58,9 @@ final class SQLiteDatabase: Database {
             // busy table stay in memory instead of being read back per batch.
             "PRAGMA cache_size = -16384",
             // A WAL that grew while checkpoints could not keep up is cut
-            // back to 64 MiB when it starts over (`SQLiteCheckpointer`);
+            // back to 128 MiB when it starts over (`SQLiteCheckpointer`);
             // below that it is reused in place, never re-zeroed.
-            "PRAGMA journal_size_limit = 67108864",
+            "PRAGMA journal_size_limit = 134217728",
         ] {
             try writer.execute(pragma, binds: [], onRow: { _ in })
         }
