@@ -76,12 +76,14 @@ public struct SQLWebhookOutboxRepository: WebhookOutboxRepository {
             else { continue }
             subscribers.append(try row.decode(column: "id", as: String.self))
         }
-        var sealed: Data?
-        if !subscribers.isEmpty {
-            let keySealer = try await sessionKeys.sealer(forSession: event.sessionID, on: sql)
-            let text = try await payload().canonicalText
-            sealed = try keySealer.map { try $0.seal(string: text, context: Self.context(event.id)) }
-        }
+        // No destination wants it: no row. An event is kept to be delivered;
+        // one nobody subscribed to could never be (a destination added later
+        // gets the events after it), and writing it cost every change a
+        // random page of `webhook_events_by_session`.
+        guard !subscribers.isEmpty else { return 0 }
+        let keySealer = try await sessionKeys.sealer(forSession: event.sessionID, on: sql)
+        let text = try await payload().canonicalText
+        let sealed = try keySealer.map { try $0.seal(string: text, context: Self.context(event.id)) }
         try await sql.run(FixedQuery(
             """
             INSERT INTO webhook_events (event_id, environment, webhook_type, session_id, sequence, payload_sealed, created_at)
@@ -98,7 +100,7 @@ public struct SQLWebhookOutboxRepository: WebhookOutboxRepository {
                 'pending', 0, \(bind: createdAt), \(bind: createdAt))
                 """).run()
         }
-        if !subscribers.isEmpty { try await database.announceOnCommit(.webhooks, on: sql) }
+        try await database.announceOnCommit(.webhooks, on: sql)
         return subscribers.count
     }
 

@@ -7,6 +7,15 @@ import ClearanceServer
 import ClearanceStore
 import ClearanceTestSupport
 
+/// Events are written only for a subscribed destination: one for every
+/// KYC event (at a public address that cannot be reached from here).
+func subscribeToKYCEvents(_ server: TestServer) async throws {
+    _ = try await WebhookDestinationService(store: server.store).create(
+        label: "kyc", url: "https://93.184.216.34/kyc-hook", enabled: true,
+        events: WebhookEventType.allCases.filter { $0.rawValue.hasPrefix("kyc.") }, principal: TestServer.principal(.live),
+        requestID: nil, now: Date())
+}
+
 func eventTypes(_ server: TestServer) async throws -> [String] {
     try await server.store.database.read { sql in
         try await sql.raw("SELECT webhook_type FROM webhook_events ORDER BY created_at, sequence").all()
@@ -22,6 +31,7 @@ func auditActions(_ server: TestServer, subject: String) async throws -> [String
 struct KYCReviewTests {
     @Test func approveMovesVersionAndProfileAndAnswersTheReviewMetadata() async throws {
         try await TestServer.with { server in
+            try await subscribeToKYCEvents(server)
             try await server.kyc { kyc in
                 let (userID, versionID) = try await kyc.underReview()
                 let before = try await kyc.profile(userID)
@@ -89,6 +99,7 @@ struct KYCReviewTests {
 
     @Test func requestUpdateThenNewDraftFromTheSentBackDataThenApprovalFulfils() async throws {
         try await TestServer.with { server in
+            try await subscribeToKYCEvents(server)
             try await server.kyc { kyc in
                 let (userID, versionID) = try await kyc.underReview()
                 // A millisecond a Double fraction would lose on the way in or out.
@@ -378,6 +389,7 @@ struct KYCReviewTests {
 
     @Test func openActionRequestsExpireOnceTheirDueTimePasses() async throws {
         try await TestServer.with { server in
+            try await subscribeToKYCEvents(server)
             let (_, versionID) = try await server.kyc { kyc in try await kyc.underReview() }
             let now = Date()
             let service = KYCService(store: server.store)
