@@ -17,7 +17,8 @@ public struct Store: Sendable {
     public let settings: SettingsRepository
     public let audit: any AuditTrail
     public let apiKeys: any APIKeyRepository
-    public let idempotency: any IdempotencyRepository
+    /// Settable by tests only (`@testable`), to stand in for a process that dies mid-request.
+    public internal(set) var idempotency: any IdempotencyRepository
     public let workflows: any WorkflowRepository
     public let sessions: any SessionRepository
     public let webhookDestinations: any WebhookDestinationRepository

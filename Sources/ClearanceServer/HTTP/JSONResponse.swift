@@ -1,6 +1,8 @@
 import ClearanceDomain
+import ClearanceStore
 import Foundation
 import Hummingbird
+import SQLKit
 
 /// Responses are JSON with stable key order, so bodies are comparable and
 /// idempotent replays are byte-identical.
@@ -15,14 +17,29 @@ enum JSONResponse {
     /// sorted, as the encoder above would): cheaper than `JSONEncoder`.
     static func make(_ value: JSONValue, status: HTTPResponse.Status = .ok) throws -> Response {
         Response(
-            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            status: status, headers: [.contentType: contentType],
             body: .init(byteBuffer: ByteBuffer(string: value.canonicalText)))
+    }
+
+    static let contentType = "application/json; charset=utf-8"
+
+    /// Renders a route's answer, `make(render(value), status:)`, also inside
+    /// the transaction that makes its change and returns `value`, when the
+    /// request carries an `Idempotency-Key`: the answer then commits with
+    /// the change, and a retry after a crash replays it exactly.
+    static func storeWithChange<Value: Sendable>(
+        status: HTTPResponse.Status = .ok, _ render: @escaping @Sendable (Value, any SQLDatabase) async throws -> JSONValue
+    ) {
+        IdempotencyScope.current?.answer { (value: Value, sql) in
+            StoredResponse(
+                status: Int(status.code), contentType: contentType, body: Data(try await render(value, sql).canonicalText.utf8))
+        }
     }
 
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         let data = try encoder.encode(value)
         return Response(
-            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            status: status, headers: [.contentType: contentType],
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

@@ -10,6 +10,13 @@ import ClearanceStore
 /// answer is stored for 24 h and replayed for the same key and request; the
 /// same key with another request is 422; while the first runs, 409. Errors
 /// are not stored, so a corrected request may reuse its key.
+///
+/// The key's outcome commits with the change (`IdempotencyScope`): every
+/// transaction the handler commits marks the key applied, or stores the
+/// answer itself where the route renders it there. A retry after the
+/// process died between the change's COMMIT and the stored answer replays
+/// that answer, or, where none was stored, is told the change was applied
+/// (409 `IDEMPOTENCY_ANSWER_LOST`); it never runs the change again.
 public struct IdempotencyMiddleware: RouterMiddleware {
     public typealias Context = ClearanceRequestContext
     static let header = HTTPField.Name("Idempotency-Key")!
@@ -39,37 +46,74 @@ public struct IdempotencyMiddleware: RouterMiddleware {
 
         switch try await repository.begin(claim) {
         case .replay(let stored):
-            var headers: HTTPFields = [Self.replayedHeader: "true"]
-            if let contentType = stored.contentType { headers[.contentType] = contentType }
-            return Response(
-                status: .init(code: stored.status), headers: headers,
-                body: .init(byteBuffer: ByteBuffer(bytes: stored.body)))
+            return Self.replay(stored)
         case .inFlight:
-            throw APIError.conflict(
-                "A request with this Idempotency-Key is still being processed.", code: "IDEMPOTENCY_IN_PROGRESS")
+            throw Self.inProgress
         case .mismatch:
             throw APIError(
                 .unprocessableContent, code: "IDEMPOTENCY_KEY_REUSED",
                 detail: "This Idempotency-Key was used with a different request.")
+        case .appliedAnswerLost:
+            throw APIError.conflict(
+                "The request with this Idempotency-Key was applied, but the server stopped before storing its answer; "
+                    + "it is not run again. Read the resource to see its state.",
+                code: "IDEMPOTENCY_ANSWER_LOST")
         case .proceed:
             break
         }
 
+        let scope = IdempotencyScope(claim: claim, repository: repository)
         let response: Response
         do {
-            response = try await next(request, context)
+            response = try await scope.run { try await next(request, context) }
+        } catch is IdempotencyClaimLost {
+            // Our lease lapsed and another request holds the key; our change rolled back.
+            throw Self.inProgress
         } catch {
-            try? await repository.release(claim)
+            if !(scope.mayHaveApplied && Self.isServerError(error)) { try? await repository.release(claim) }
             throw error
         }
         guard response.status.code < 400 else {
-            try? await repository.release(claim)
+            // A client error changed nothing (no partial writes); a server
+            // error after a commit may follow an applied change, so the key
+            // stays applied rather than letting a retry run it again.
+            if !(scope.mayHaveApplied && response.status.code >= 500) { try? await repository.release(claim) }
             return response
         }
+        if scope.answerStoredWithChange != nil { return response }
         let (bytes, replayable) = try await Self.collect(response)
-        try await repository.complete(
-            claim, response: StoredResponse(status: Int(response.status.code), contentType: response.headers[.contentType], body: Data(bytes.readableBytesView)))
+        do {
+            try await repository.complete(
+                claim,
+                response: StoredResponse(
+                    status: Int(response.status.code), contentType: response.headers[.contentType],
+                    body: Data(bytes.readableBytesView)))
+        } catch {
+            // The change is made: answer it. A retry is told it was applied.
+            context.logger.warning(
+                "idempotent answer not stored", metadata: ["error": "\(String(reflecting: error))"])
+        }
         return replayable
+    }
+
+    static let inProgress = APIError.conflict(
+        "A request with this Idempotency-Key is still being processed.", code: "IDEMPOTENCY_IN_PROGRESS")
+
+    static func replay(_ stored: StoredResponse) -> Response {
+        var headers: HTTPFields = [Self.replayedHeader: "true"]
+        if let contentType = stored.contentType { headers[.contentType] = contentType }
+        return Response(
+            status: .init(code: stored.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: stored.body)))
+    }
+
+    /// Whether a thrown error answers 5xx (see `ErrorMiddleware.translate`).
+    static func isServerError(_ error: any Error) -> Bool {
+        switch error {
+        case let error as APIError: error.status.code >= 500
+        case is ValidationFailure, is DecodingError: false
+        case let error as HTTPError: error.status.code >= 500
+        default: true
+        }
     }
 
     /// SHA-256 over method, URI and body: what identifies "the same request".

@@ -54,8 +54,10 @@ final class PostgresDatabase: Database {
     @discardableResult
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         TransactionScope.assertOutside()
-        return try await client.withConnection { connection in
-            try await runTransaction(on: connection.sql(queryLogLevel: nil), begin: "BEGIN", logger: self.logger, body)
+        return try await CommitHooks.around(body) { body in
+            try await client.withConnection { connection in
+                try await runTransaction(on: connection.sql(queryLogLevel: nil), begin: "BEGIN", logger: self.logger, body)
+            }
         }
     }
 

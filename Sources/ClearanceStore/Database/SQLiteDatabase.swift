@@ -104,7 +104,7 @@ final class SQLiteDatabase: Database {
         guard !closed.withLockedValue({ $0 }) else {
             throw DirectSQLiteError(code: 21, message: "the database is closed")
         }
-        return try await writes.transaction(body)
+        return try await CommitHooks.around(body) { body in try await writes.transaction(body) }
     }
 
     func announceOnCommit(_ channel: CommitChannel, on sql: any SQLDatabase) async throws {

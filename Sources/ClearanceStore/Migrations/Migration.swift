@@ -31,6 +31,8 @@ public enum Migrations {
         M0031_CreateConsoleSessions(),
         M0032_CreateReviewAssignments(),
         M0033_CreateKYCReviewAssignments(),
+        // 0040–0049: reliability.
+        M0040_AddIdempotencyClaimTokens(),
     ]
 
     public static var latestVersion: Int { all.map(\.version).max() ?? 0 }

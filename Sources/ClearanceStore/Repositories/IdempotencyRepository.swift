@@ -2,13 +2,25 @@ import Foundation
 import SQLKit
 import ClearanceDomain
 
-/// Storage behind the `Idempotency-Key` header (`access.md`).
+/// Storage behind the `Idempotency-Key` header (`access.md`). A key is
+/// `running` while a request holds it, `applied` once a transaction of that
+/// request committed (`markApplied`, in the same transaction), `done` once
+/// its answer is stored. Every write after `begin` names the claim's token,
+/// so a request whose lease lapsed and was retaken changes nothing.
 public protocol IdempotencyRepository: Sendable {
     func begin(_ claim: IdempotencyClaim) async throws -> IdempotencyBegin
+    /// Inside a transaction of the claim's request: marks the key applied
+    /// with it, or done with `answer` when the answer could be rendered
+    /// there. Throws `IdempotencyClaimLost` when the claim is no longer held.
+    func markApplied(_ claim: IdempotencyClaim, answer: StoredResponse?, on sql: any SQLDatabase) async throws
     func complete(_ claim: IdempotencyClaim, response: StoredResponse) async throws
     func release(_ claim: IdempotencyClaim) async throws
     func purgeExpired(now: Date) async throws
 }
+
+/// The claim's lease lapsed and another request took the key: the change
+/// this request was about to commit is rolled back.
+public struct IdempotencyClaimLost: Error, Sendable {}
 
 public struct IdempotencyClaim: Sendable {
     public var principalID: String
@@ -19,11 +31,15 @@ public struct IdempotencyClaim: Sendable {
     public var lease: TimeInterval
     /// How long a finished response is replayed.
     public var retention: TimeInterval
+    /// This claimant: a later claim on the same key (after the lease) has
+    /// another, and writes by this one then match nothing.
+    public var token: String
 
     public init(
         principalID: String, key: String, requestHash: String, now: Date, lease: TimeInterval = 60,
-        retention: TimeInterval = 24 * 3600
+        retention: TimeInterval = 24 * 3600, token: String = Identifier.random()
     ) {
+        self.token = token
         self.principalID = principalID
         self.key = key
         self.requestHash = requestHash
@@ -54,6 +70,9 @@ public enum IdempotencyBegin: Sendable, Equatable {
     case inFlight
     /// The key was used for a different request.
     case mismatch
+    /// An earlier request with this key committed its change but stopped
+    /// (the process died) before its answer was stored: it is not run again.
+    case appliedAnswerLost
 }
 
 public struct SQLIdempotencyRepository: IdempotencyRepository {
@@ -69,11 +88,11 @@ public struct SQLIdempotencyRepository: IdempotencyRepository {
             let inserted = try await sql.insert(into: "idempotency_keys")
                 .columns(
                     "principal_id", "idempotency_key", "request_hash", "state", "created_at", "locked_until",
-                    "expires_at"
+                    "expires_at", "claim_token"
                 )
                 .values(
                     SQLBind(claim.principalID), SQLBind(claim.key), SQLBind(claim.requestHash), SQLBind("running"),
-                    SQLBind(now), SQLBind(lockedUntil), SQLBind(expiresAt)
+                    SQLBind(now), SQLBind(lockedUntil), SQLBind(expiresAt), SQLBind(claim.token)
                 )
                 .ignoringConflicts(with: ["principal_id", "idempotency_key"])
                 .returning("state")
@@ -91,9 +110,11 @@ public struct SQLIdempotencyRepository: IdempotencyRepository {
             let sameRequest = try row.decode(column: "request_hash", as: String.self) == claim.requestHash
 
             // An expired record, or a running one whose runner died, is retaken.
+            // An applied one never is: its change committed.
             if rowExpires <= now || (state == "running" && rowLocked <= now) {
                 try await sql.update("idempotency_keys")
                     .set("request_hash", to: claim.requestHash).set("state", to: "running")
+                    .set("claim_token", to: claim.token)
                     .set("response_status", to: SQLLiteral.null).set("response_content_type", to: SQLLiteral.null)
                     .set("response_body", to: SQLLiteral.null).set("created_at", to: now)
                     .set("locked_until", to: lockedUntil).set("expires_at", to: expiresAt)
@@ -103,12 +124,37 @@ public struct SQLIdempotencyRepository: IdempotencyRepository {
             }
             if !sameRequest { return .mismatch }
             if state == "running" { return .inFlight }
+            // Applied, answer not yet stored: its runner is storing it, or,
+            // once the lease is over, died first.
+            if state == "applied" { return rowLocked <= now ? .appliedAnswerLost : .inFlight }
             return .replay(
                 StoredResponse(
                     status: try row.decode(column: "response_status", as: Int.self),
                     contentType: try row.decode(column: "response_content_type", as: String?.self),
                     body: try row.decode(column: "response_body", as: Data?.self) ?? Data()))
         }
+    }
+
+    public func markApplied(_ claim: IdempotencyClaim, answer: StoredResponse?, on sql: any SQLDatabase) async throws {
+        var update = sql.update("idempotency_keys")
+        if let answer {
+            update = update.set("state", to: "done").set("response_status", to: answer.status)
+                .set("response_content_type", to: SQLBind(answer.contentType))
+                .set("response_body", to: SQLBind(answer.body))
+        } else {
+            update = update.set("state", to: "applied")
+        }
+        let marked = try await update
+            .where("principal_id", .equal, claim.principalID).where("idempotency_key", .equal, claim.key)
+            .where("claim_token", .equal, claim.token).where("state", .in, ["running", "applied"])
+            .returning("state").all()
+        guard marked.isEmpty else { return }
+        // Already answered by this claim (a later transaction of the same
+        // request): nothing to mark.
+        let row = try await sql.select().column("state").from("idempotency_keys")
+            .where("principal_id", .equal, claim.principalID).where("idempotency_key", .equal, claim.key)
+            .where("claim_token", .equal, claim.token).first()
+        guard try row?.decode(column: "state", as: String.self) == "done" else { throw IdempotencyClaimLost() }
     }
 
     public func complete(_ claim: IdempotencyClaim, response: StoredResponse) async throws {
@@ -118,16 +164,19 @@ public struct SQLIdempotencyRepository: IdempotencyRepository {
                 .set("response_content_type", to: SQLBind(response.contentType))
                 .set("response_body", to: SQLBind(response.body))
                 .where("principal_id", .equal, claim.principalID)
-                .where("idempotency_key", .equal, claim.key).run()
+                .where("idempotency_key", .equal, claim.key)
+                .where("claim_token", .equal, claim.token).where("state", .in, ["running", "applied"]).run()
         }
     }
 
+    /// Frees the key for another request: only for a request that changed
+    /// nothing (the middleware decides), and only while this claim holds it.
     public func release(_ claim: IdempotencyClaim) async throws {
         try await database.transaction { sql in
             try await sql.delete(from: "idempotency_keys")
                 .where("principal_id", .equal, claim.principalID)
                 .where("idempotency_key", .equal, claim.key)
-                .where("state", .equal, "running").run()
+                .where("claim_token", .equal, claim.token).where("state", .in, ["running", "applied"]).run()
         }
     }
 

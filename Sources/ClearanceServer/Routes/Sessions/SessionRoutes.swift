@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SQLKit
 import ClearanceDomain
 import ClearanceStore
 
@@ -28,9 +29,20 @@ struct SessionRoutes {
         var request = request
         let body = try await request.decodeJSON(SessionRequests.Create.self, context: context)
         let new = try SessionRequests.validate(body, environment: principal.environment)
+        JSONResponse.storeWithChange(status: .created) { [self] (session: SessionRecord, sql) in
+            try await created(session, on: sql)
+        }
         let session = try await service.create(new, principal: principal, requestID: context.requestID, now: clock.now())
-        let workflow = try await store.workflows.find(id: session.workflowID, version: session.workflowVersion)
-        return try JSONResponse.make(SessionViews.resource(session, workflow: workflow, publicURL: publicURL), status: .created)
+        return try JSONResponse.make(try await created(session, on: nil), status: .created)
+    }
+
+    /// The answer to a create; `sql` is the transaction's, inside it.
+    func created(_ session: SessionRecord, on sql: (any SQLDatabase)?) async throws -> JSONValue {
+        let workflow =
+            if let sql { try await store.workflows.find(id: session.workflowID, version: session.workflowVersion, on: sql) } else {
+                try await store.workflows.find(id: session.workflowID, version: session.workflowVersion)
+            }
+        return SessionViews.resource(session, workflow: workflow, publicURL: publicURL)
     }
 
     @Sendable func show(_ request: Request, context: ClearanceRequestContext) async throws -> Response {
@@ -74,14 +86,18 @@ struct SessionRoutes {
         let id = try Self.sessionID(context)
         var request = request
         let change = try SessionRequests.validate(try await request.decodeJSON(SessionRequests.UpdateStatus.self, context: context))
+        JSONResponse.storeWithChange { (session: SessionRecord, _) in Self.statusChanged(session) }
         guard let session = try await service.updateStatus(
             id: id, change: change, principal: principal, requestID: context.requestID, now: clock.now())
         else { throw APIError.notFound("No session with this id.") }
-        let answer: JSONValue = [
+        return try JSONResponse.make(Self.statusChanged(session))
+    }
+
+    static func statusChanged(_ session: SessionRecord) -> JSONValue {
+        [
             "session_id": .string(session.id), "session_kind": .string(session.kind.rawValue),
             "status": .string(session.status.rawValue),
         ]
-        return try JSONResponse.make(answer)
     }
 
     @Sendable func updateNode(_ request: Request, context: ClearanceRequestContext) async throws -> Response {
@@ -90,15 +106,18 @@ struct SessionRoutes {
         let nodeID = try context.parameters.require("node_id")
         var request = request
         let report = try SessionRequests.validate(try await request.decodeJSON(SessionRequests.NodeUpdate.self, context: context))
+        let render: @Sendable (SessionRecord) -> JSONValue = { session in
+            [
+                "session_id": .string(session.id), "session_kind": .string(session.kind.rawValue),
+                "status": .string(session.status.rawValue), "node_id": .string(nodeID),
+                "node_status": .string(report.status.rawValue),
+            ]
+        }
+        JSONResponse.storeWithChange { (session: SessionRecord, _) in render(session) }
         guard let session = try await service.reportNode(
             sessionID: id, nodeID: nodeID, report: report, principal: principal, requestID: context.requestID, now: clock.now())
         else { throw APIError.notFound("No session with this id.") }
-        let answer: JSONValue = [
-            "session_id": .string(session.id), "session_kind": .string(session.kind.rawValue),
-            "status": .string(session.status.rawValue), "node_id": .string(nodeID),
-            "node_status": .string(report.status.rawValue),
-        ]
-        return try JSONResponse.make(answer)
+        return try JSONResponse.make(render(session))
     }
 
     // MARK: Helpers
