@@ -479,6 +479,47 @@ struct SessionLifecycleTests {
 
 @Suite("Sweep service")
 struct SweepServiceTests {
+    /// More sessions that keep their approval (their workflow allows expired
+    /// documents) than fit in a batch, all due before one that must turn Kyc
+    /// Expired. Before, every batch picked the same ones, skipped them and
+    /// moved nothing, and the one behind them was never expired.
+    @Test func sessionsKeepingTheirApprovalDoNotHoldUpTheOnesBehind() async throws {
+        try await TestServer.with { server in
+            let driver = SessionDriver(server: server)
+            var allowing = WorkflowSettings()
+            allowing.allowExpiredDocuments = true
+            let lenient = try await server.workflow([.ocr], settings: allowing)
+            let strict = try await server.workflow([.ocr])
+            func day(_ days: Double) -> String {
+                let formatter = DateFormatter()
+                formatter.locale = Locale(identifier: "en_US_POSIX")
+                formatter.timeZone = TimeZone(identifier: "UTC")
+                formatter.dateFormat = "yyyy-MM-dd"
+                return formatter.string(from: Date().addingTimeInterval(days * 24 * 3600))
+            }
+            var kept: [SessionRecord] = []
+            for _ in 0..<5 {
+                let session = try await driver.create(lenient)
+                kept.append(try await driver.report(session, "feature_ocr", .approved, data: ["expiration_date": .string(day(100))]))
+            }
+            let due = try await driver.report(
+                try await driver.create(strict), "feature_ocr", .approved, data: ["expiration_date": .string(day(101))])
+            #expect((kept + [due]).allSatisfy { $0.status == .approved })
+
+            let later = ServerClock { Date().addingTimeInterval(200 * 24 * 3600) }
+            await SweepService(store: server.store, clock: later, batchSize: 2, logger: TestDatabase.logger).sweepOnce()
+            #expect(try await server.store.sessions.find(id: due.id, environment: .live)?.status == .kycExpired)
+            for session in kept {
+                #expect(try await server.store.sessions.find(id: session.id, environment: .live)?.status == .approved)
+            }
+            // Waived once, never offered again.
+            #expect(try await server.store.database.transaction { sql in
+                try await server.store.sessions.dueForSweep(now: later.now(), limit: 10, on: sql).count
+            } == 0)
+            try await expectCountsConsistent(server)
+        }
+    }
+
     @Test func theBackgroundServiceSweepsOnItsInterval() async throws {
         try await TestServer.with { server in
             let driver = SessionDriver(server: server)

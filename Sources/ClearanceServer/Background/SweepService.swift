@@ -11,12 +11,17 @@ public struct SweepService: Service {
     let store: Store
     let clock: ServerClock
     let interval: Duration
+    /// Sessions (and KYC action requests) per transaction.
+    let batchSize: Int
     let logger: Logger
 
-    public init(store: Store, clock: ServerClock = .system, interval: Duration = .seconds(30), logger: Logger) {
+    public init(
+        store: Store, clock: ServerClock = .system, interval: Duration = .seconds(30), batchSize: Int = 200, logger: Logger
+    ) {
         self.store = store
         self.clock = clock
         self.interval = interval
+        self.batchSize = batchSize
         self.logger = logger
     }
 
@@ -33,12 +38,18 @@ public struct SweepService: Service {
         do {
             var total = 0
             while true {
-                let moved = try await SessionService(store: store).sweep(now: clock.now())
-                total += moved
-                if moved == 0 || Task.isCancelled { break }
+                let batch = try await SessionService(store: store).sweepBatch(now: clock.now(), limit: batchSize)
+                total += batch.moved
+                if batch.moved + batch.waived == 0 || Task.isCancelled { break }
             }
             if total > 0 { logger.info("sweep moved sessions", metadata: ["count": "\(total)"]) }
-            let expired = try await KYCService(store: store).expireDueActionRequests(now: clock.now())
+            var expired = 0
+            while true {
+                let done = try await KYCService(store: store).expireDueActionRequests(now: clock.now(), limit: batchSize)
+                expired += done
+                // A short batch was the last one.
+                if done < batchSize || Task.isCancelled { break }
+            }
             if expired > 0 { logger.info("sweep expired KYC action requests", metadata: ["count": "\(expired)"]) }
             try await store.idempotency.purgeExpired(now: clock.now())
         } catch is CancellationError {

@@ -421,8 +421,22 @@ public struct SessionService: Sendable {
     /// Each candidate is re-read under its lock, so a session changed by
     /// someone else in between is left alone.
     public func sweep(now: Date, limit: Int = 200) async throws -> Int {
-        try await store.database.transaction { sql -> Int in
-            var moved = 0
+        try await sweepBatch(now: now, limit: limit).moved
+    }
+
+    public struct SweepBatch: Sendable {
+        /// Sessions moved to their next status.
+        public var moved = 0
+        /// Approved sessions whose workflow version allows expired documents,
+        /// marked so that no later batch picks them again.
+        public var waived = 0
+    }
+
+    /// One batch of `sweep`. A batch that moved or waived something may have
+    /// more behind it; the caller asks again until one does neither.
+    public func sweepBatch(now: Date, limit: Int = 200) async throws -> SweepBatch {
+        try await store.database.transaction { sql -> SweepBatch in
+            var batch = SweepBatch()
             for candidate in try await store.sessions.dueForSweep(now: now, limit: limit, on: sql) {
                 guard var session = try await store.sessions.lock(id: candidate.id, environment: candidate.environment, on: sql)
                 else { continue }
@@ -433,16 +447,22 @@ public struct SessionService: Sendable {
                     event = .expired
                 case .documentExpired:
                     guard let expiry = session.documentExpiresAt, expiry <= now,
-                        let workflow = try await store.workflows.find(id: session.workflowID, version: session.workflowVersion, on: sql),
-                        !workflow.settings.allowExpiredDocuments
+                        let workflow = try await store.workflows.find(id: session.workflowID, version: session.workflowVersion, on: sql)
                     else { continue }
+                    if workflow.settings.allowExpiredDocuments {
+                        // Left as it is, and never offered again: left in the
+                        // queue, enough of these would fill every batch.
+                        try await store.sessions.waiveDocumentExpiry(id: session.id, on: sql)
+                        batch.waived += 1
+                        continue
+                    }
                     event = .documentExpired
                 }
                 guard let next = SessionStateMachine.automatic(current: session.status, event: event) else { continue }
                 try await transition(&session, to: next, actor: "system:sweep", comment: nil, requestID: nil, now: now, on: sql)
-                moved += 1
+                batch.moved += 1
             }
-            return moved
+            return batch
         }
     }
 }

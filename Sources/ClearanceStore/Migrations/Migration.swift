@@ -33,6 +33,7 @@ public enum Migrations {
         M0033_CreateKYCReviewAssignments(),
         // 0040–0049: reliability.
         M0040_AddIdempotencyClaimTokens(),
+        M0041_WaiveDocumentExpiry(),
     ]
 
     public static var latestVersion: Int { all.map(\.version).max() ?? 0 }

@@ -27,6 +27,9 @@ public protocol SessionRepository: Sendable {
     /// Sessions due for an automatic move, locked; other processes' locked
     /// rows are skipped (PostgreSQL), so no session is swept twice.
     func dueForSweep(now: Date, limit: Int, on sql: any SQLDatabase) async throws -> [(id: String, environment: KeyEnvironment, reason: SweepReason)]
+    /// Marks a session whose workflow version allows expired documents, so
+    /// `dueForSweep` never offers it for `Kyc Expired` again.
+    func waiveDocumentExpiry(id: String, on sql: any SQLDatabase) async throws
 }
 
 extension SessionRepository {
@@ -329,12 +332,12 @@ public struct SQLSessionRepository: SessionRepository {
     {
         let nowMS = Timestamp.milliseconds(now)
         let skipLocked = database.kind == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
-        // The same WHERE texts as the partial indexes (M0006).
+        // The same WHERE texts as the partial indexes (M0006, M0041).
         let expiring = "'Not Started','In Progress','Resubmitted'"
         let expiredQuery: String =
             "SELECT session_id, environment FROM sessions WHERE status IN (\(expiring)) AND deleted_at IS NULL AND expires_at <= \(nowMS) ORDER BY expires_at LIMIT \(limit)\(skipLocked)"
         let documentQuery: String =
-            "SELECT session_id, environment FROM sessions WHERE status = 'Approved' AND deleted_at IS NULL AND document_expires_at <= \(nowMS) ORDER BY document_expires_at LIMIT \(limit)\(skipLocked)"
+            "SELECT session_id, environment FROM sessions WHERE status = 'Approved' AND deleted_at IS NULL AND document_expiry_waived IS NULL AND document_expires_at <= \(nowMS) ORDER BY document_expires_at LIMIT \(limit)\(skipLocked)"
         let expired = try await sql.raw(SQLQueryString(expiredQuery)).all()
         let documents = try await sql.raw(SQLQueryString(documentQuery)).all()
         func decode(_ rows: [any SQLRow], _ reason: SweepReason) throws -> [(id: String, environment: KeyEnvironment, reason: SweepReason)] {
@@ -346,6 +349,10 @@ public struct SQLSessionRepository: SessionRepository {
             }
         }
         return try decode(expired, .expired) + decode(documents, .documentExpired)
+    }
+
+    public func waiveDocumentExpiry(id: String, on sql: any SQLDatabase) async throws {
+        try await sql.raw("UPDATE sessions SET document_expiry_waived = TRUE WHERE session_id = \(bind: id)").run()
     }
 
     // MARK: Mapping
