@@ -34,13 +34,11 @@ extension TestServer {
         return copy
     }
 
-    /// The same database served by a new process, `seconds` later: past the
-    /// 60 s lease of a claim the dead process held.
-    func restarted(after seconds: TimeInterval) -> TestServer {
+    /// This server with its clock stopped at `time`: leases are measured on
+    /// it alone, so a slow or paused test machine cannot move them.
+    func at(_ time: Date) -> TestServer {
         var copy = self
-        copy.environment.clock = ServerClock {
-            Timestamp.date(milliseconds: Timestamp.milliseconds(Date().addingTimeInterval(seconds)))
-        }
+        copy.environment.clock = ServerClock { time }
         return copy
     }
 }
@@ -52,6 +50,9 @@ extension TestServer {
 @Suite("Idempotency-Key across a crash")
 struct IdempotencyCrashTests {
     static let replayed = HTTPField.Name("Idempotent-Replayed")!
+    /// When the dying process takes the request; the retries come 61 s
+    /// later (past the 60 s lease), on a new router: a restarted process.
+    let t0 = Timestamp.date(milliseconds: Timestamp.milliseconds(Date()))
 
     @Test func aCreateIsReplayedNotRepeated() async throws {
         try await TestServer.with { server in
@@ -59,14 +60,13 @@ struct IdempotencyCrashTests {
             let fields = headers(key: server.adminKey, ["Idempotency-Key": "crash-create-1"])
             // No vendor_data: a second create would be a second session, not a reuse.
             let text = #"{"workflow_id":"\#(workflow.id)","metadata":{"order":7}}"#
-            let first = try await server.dyingBeforeAnswers().test { client in
+            let first = try await server.at(t0).dyingBeforeAnswers().test { client in
                 try await client.execute(uri: "/v3/session/", method: .post, headers: fields, body: body(text))
             }
             #expect(first.status == .created)
             #expect(try await sessionCount(server) == 1)
 
-            let restarted = server.restarted(after: 61)
-            let retry = try await restarted.test { client in
+            let retry = try await server.at(t0 + 61).test { client in
                 try await client.execute(uri: "/v3/session/", method: .post, headers: fields, body: body(text))
             }
             #expect(retry.status == .created)
@@ -85,7 +85,7 @@ struct IdempotencyCrashTests {
             let path = "/v3/session/\(session.id)/update-status/"
             let fields = headers(key: server.adminKey, ["Idempotency-Key": "crash-decline-1"])
             let decline = #"{"new_status":"Declined","comment":"forged document"}"#
-            let first = try await server.dyingBeforeAnswers().test { client in
+            let first = try await server.at(t0).dyingBeforeAnswers().test { client in
                 try await client.execute(uri: path, method: .patch, headers: fields, body: body(decline))
             }
             #expect(first.status == .ok)
@@ -95,7 +95,7 @@ struct IdempotencyCrashTests {
                 #expect(approve.status == .ok)
             }
 
-            let retry = try await server.restarted(after: 61).test { client in
+            let retry = try await server.at(t0 + 61).test { client in
                 try await client.execute(uri: path, method: .patch, headers: fields, body: body(decline))
             }
             #expect(retry.status == .ok)
@@ -114,11 +114,11 @@ struct IdempotencyCrashTests {
             let path = "/v3/session/\(session.id)/features/feature_ocr/update-status/"
             let fields = headers(key: server.adminKey, ["Idempotency-Key": "crash-node-1"])
             let report = #"{"new_status":"Approved"}"#
-            let first = try await server.dyingBeforeAnswers().test { client in
+            let first = try await server.at(t0).dyingBeforeAnswers().test { client in
                 try await client.execute(uri: path, method: .patch, headers: fields, body: body(report))
             }
             #expect(first.status == .ok)
-            let retry = try await server.restarted(after: 61).test { client in
+            let retry = try await server.at(t0 + 61).test { client in
                 try await client.execute(uri: path, method: .patch, headers: fields, body: body(report))
             }
             #expect(retry.status == .ok)
@@ -133,16 +133,16 @@ struct IdempotencyCrashTests {
         try await TestServer.with { server in
             let fields = headers(key: server.adminKey, ["Idempotency-Key": "crash-key-1"])
             let text = #"{"name":"crashed","privileges":["read:audit"]}"#
-            let first = try await server.dyingBeforeAnswers().test { client in
+            let first = try await server.at(t0).dyingBeforeAnswers().test { client in
                 try await client.execute(uri: "/v3/api-keys/", method: .post, headers: fields, body: body(text))
             }
             #expect(first.status == .created)
-            try await server.restarted(after: 30).test { client in
+            try await server.at(t0 + 30).test { client in
                 let early = try await client.execute(uri: "/v3/api-keys/", method: .post, headers: fields, body: body(text))
                 #expect(early.status == .conflict)
                 #expect(early.json["code"] as? String == "IDEMPOTENCY_IN_PROGRESS", "within the lease the runner may still answer")
             }
-            try await server.restarted(after: 61).test { client in
+            try await server.at(t0 + 61).test { client in
                 let retry = try await client.execute(uri: "/v3/api-keys/", method: .post, headers: fields, body: body(text))
                 #expect(retry.status == .conflict)
                 #expect(retry.json["code"] as? String == "IDEMPOTENCY_ANSWER_LOST")
