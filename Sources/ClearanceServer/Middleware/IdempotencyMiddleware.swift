@@ -89,7 +89,8 @@ public struct IdempotencyMiddleware: RouterMiddleware {
                     status: Int(response.status.code), contentType: response.headers[.contentType],
                     body: Data(bytes.readableBytesView)))
         } catch {
-            // The change is made: answer it. A retry is told it was applied.
+            // The change is made: answer it. A retry finds the key applied
+            // (or, when nothing was written, running until its lease ends).
             context.logger.warning(
                 "idempotent answer not stored", metadata: ["error": "\(String(reflecting: error))"])
         }
