@@ -99,19 +99,28 @@ public struct SQLIdempotencyRepository: IdempotencyRepository {
                 .all()
             if !inserted.isEmpty { return .proceed }
 
-            guard
-                let row = try await sql.select().column("*").from("idempotency_keys")
-                    .where("principal_id", .equal, claim.principalID)
-                    .where("idempotency_key", .equal, claim.key).for(.update).first()
-            else { return .inFlight }
-            let state = try row.decode(column: "state", as: String.self)
-            let rowExpires = try row.decode(column: "expires_at", as: Int64.self)
-            let rowLocked = try row.decode(column: "locked_until", as: Int64.self)
-            let sameRequest = try row.decode(column: "request_hash", as: String.self) == claim.requestHash
+            // Read first without a lock: a duplicate that only answers 409,
+            // 422 or a replay must not queue on the row behind the others
+            // (on PostgreSQL each then waited for the one before it to commit,
+            // and the runner's own mark waited behind all of them). Only a
+            // retake locks, and decides again under the lock.
+            func row(locking: Bool) async throws -> (any SQLRow)? {
+                let select = sql.select().column("*").from("idempotency_keys")
+                    .where("principal_id", .equal, claim.principalID).where("idempotency_key", .equal, claim.key)
+                return try await (locking ? select.for(.update) : select).first()
+            }
+            guard var found = try await row(locking: false) else { return .inFlight }
+            var retake = try Self.retakable(found, now: now)
+            if retake {
+                guard let locked = try await row(locking: true) else { return .inFlight }
+                found = locked
+                retake = try Self.retakable(found, now: now)
+            }
+            let state = try found.decode(column: "state", as: String.self)
+            let rowLocked = try found.decode(column: "locked_until", as: Int64.self)
+            let sameRequest = try found.decode(column: "request_hash", as: String.self) == claim.requestHash
 
-            // An expired record, or a running one whose runner died, is retaken.
-            // An applied one never is: its change committed.
-            if rowExpires <= now || (state == "running" && rowLocked <= now) {
+            if retake {
                 try await sql.update("idempotency_keys")
                     .set("request_hash", to: claim.requestHash).set("state", to: "running")
                     .set("claim_token", to: claim.token)
@@ -129,10 +138,18 @@ public struct SQLIdempotencyRepository: IdempotencyRepository {
             if state == "applied" { return rowLocked <= now ? .appliedAnswerLost : .inFlight }
             return .replay(
                 StoredResponse(
-                    status: try row.decode(column: "response_status", as: Int.self),
-                    contentType: try row.decode(column: "response_content_type", as: String?.self),
-                    body: try row.decode(column: "response_body", as: Data?.self) ?? Data()))
+                    status: try found.decode(column: "response_status", as: Int.self),
+                    contentType: try found.decode(column: "response_content_type", as: String?.self),
+                    body: try found.decode(column: "response_body", as: Data?.self) ?? Data()))
         }
+    }
+
+    /// An expired record, or a running one whose runner died, is retaken.
+    /// An applied one never is: its change committed.
+    static func retakable(_ row: any SQLRow, now: Int64) throws -> Bool {
+        let state = try row.decode(column: "state", as: String.self)
+        return try row.decode(column: "expires_at", as: Int64.self) <= now
+            || (state == "running" && row.decode(column: "locked_until", as: Int64.self) <= now)
     }
 
     public func markApplied(_ claim: IdempotencyClaim, answer: StoredResponse?, on sql: any SQLDatabase) async throws {
