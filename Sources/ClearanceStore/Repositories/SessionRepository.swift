@@ -337,7 +337,7 @@ public struct SQLSessionRepository: SessionRepository {
         let expiredQuery: String =
             "SELECT session_id, environment FROM sessions WHERE status IN (\(expiring)) AND deleted_at IS NULL AND expires_at <= \(nowMS) ORDER BY expires_at LIMIT \(limit)\(skipLocked)"
         let documentQuery: String =
-            "SELECT session_id, environment FROM sessions WHERE status = 'Approved' AND deleted_at IS NULL AND document_expiry_waived IS NULL AND document_expires_at <= \(nowMS) ORDER BY document_expires_at LIMIT \(limit)\(skipLocked)"
+            "SELECT session_id, environment FROM sessions WHERE status = 'Approved' AND deleted_at IS NULL AND document_expiry_waived IS NULL AND document_expires_at IS NOT NULL AND document_expires_at <= \(nowMS) ORDER BY document_expires_at LIMIT \(limit)\(skipLocked)"
         let expired = try await sql.raw(SQLQueryString(expiredQuery)).all()
         let documents = try await sql.raw(SQLQueryString(documentQuery)).all()
         func decode(_ rows: [any SQLRow], _ reason: SweepReason) throws -> [(id: String, environment: KeyEnvironment, reason: SweepReason)] {
