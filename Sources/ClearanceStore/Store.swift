@@ -33,7 +33,7 @@ public struct Store: Sendable {
         self.settings = SettingsRepository(database: database)
         self.audit = SQLAuditTrail(database: database)
         self.apiKeys = SQLAPIKeyRepository(database: database)
-        self.idempotency = SQLIdempotencyRepository(database: database)
+        self.idempotency = SQLIdempotencyRepository(database: database, sealer: sealer)
         self.workflows = SQLWorkflowRepository(database: database)
         self.sessions = SQLSessionRepository(database: database, sealer: sealer)
         self.webhookDestinations = SQLWebhookDestinationRepository(database: database, sealer: sealer)

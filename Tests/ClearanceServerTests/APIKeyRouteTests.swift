@@ -192,6 +192,13 @@ struct IdempotencyTests {
             }
             #expect(try await server.store.apiKeys.list().filter { $0.name == "once" }.count == 1)
             #expect(try await server.store.apiKeys.list().filter { $0.name == "twice" }.isEmpty)
+            // The stored answer holds the new key's secret: sealed at rest.
+            let stored = try await server.store.database.read { sql in
+                try await sql.raw("SELECT response_body FROM idempotency_keys WHERE idempotency_key = 'create-once-1'").first()?
+                    .decode(column: "response_body", as: Data?.self)
+            }
+            let storedBody = try #require(stored)
+            #expect(!storedBody.isEmpty && String(decoding: storedBody, as: UTF8.self).range(of: "clr_") == nil)
         }
     }
 

@@ -77,8 +77,22 @@ public enum IdempotencyBegin: Sendable, Equatable {
 
 public struct SQLIdempotencyRepository: IdempotencyRepository {
     let database: any Database
+    /// Stored answers are sealed: they can hold an API key's secret, a
+    /// session token or personal data, kept for 24 h.
+    let sealer: Sealer
 
-    public init(database: any Database) { self.database = database }
+    public init(database: any Database, sealer: Sealer) {
+        self.database = database
+        self.sealer = sealer
+    }
+
+    static func context(_ claim: IdempotencyClaim) -> String {
+        "idempotency_keys.response_body:\(claim.principalID):\(claim.key)"
+    }
+
+    func sealed(_ body: Data, for claim: IdempotencyClaim) throws -> Data {
+        try sealer.seal(body, context: Self.context(claim))
+    }
 
     public func begin(_ claim: IdempotencyClaim) async throws -> IdempotencyBegin {
         let now = Timestamp.milliseconds(claim.now)
@@ -136,11 +150,16 @@ public struct SQLIdempotencyRepository: IdempotencyRepository {
             // Applied, answer not yet stored: its runner is storing it, or,
             // once the lease is over, died first.
             if state == "applied" { return rowLocked <= now ? .appliedAnswerLost : .inFlight }
+            // An answer that does not open (stored in the clear before
+            // answers were sealed): the change was applied; say so.
+            guard let stored = try found.decode(column: "response_body", as: Data?.self),
+                let body = try? sealer.open(stored, context: Self.context(claim))
+            else { return .appliedAnswerLost }
             return .replay(
                 StoredResponse(
                     status: try found.decode(column: "response_status", as: Int.self),
                     contentType: try found.decode(column: "response_content_type", as: String?.self),
-                    body: try found.decode(column: "response_body", as: Data?.self) ?? Data()))
+                    body: body))
         }
     }
 
@@ -157,7 +176,7 @@ public struct SQLIdempotencyRepository: IdempotencyRepository {
         if let answer {
             update = update.set("state", to: "done").set("response_status", to: answer.status)
                 .set("response_content_type", to: SQLBind(answer.contentType))
-                .set("response_body", to: SQLBind(answer.body))
+                .set("response_body", to: SQLBind(try sealed(answer.body, for: claim)))
         } else {
             update = update.set("state", to: "applied")
         }
@@ -179,7 +198,7 @@ public struct SQLIdempotencyRepository: IdempotencyRepository {
             try await sql.update("idempotency_keys")
                 .set("state", to: "done").set("response_status", to: response.status)
                 .set("response_content_type", to: SQLBind(response.contentType))
-                .set("response_body", to: SQLBind(response.body))
+                .set("response_body", to: SQLBind(try sealed(response.body, for: claim)))
                 .where("principal_id", .equal, claim.principalID)
                 .where("idempotency_key", .equal, claim.key)
                 .where("claim_token", .equal, claim.token).where("state", .in, ["running", "applied"]).run()
