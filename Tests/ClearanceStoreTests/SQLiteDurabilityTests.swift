@@ -40,22 +40,19 @@ struct SQLiteDurabilityTests {
 
     /// A database with one table, `things`, whose fsyncs `held` controls.
     func withDatabase(_ held: HeldSync, _ body: (SQLiteDatabase) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("clearance-durability-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let database = try await SQLiteDatabase.open(
-            path: directory.appendingPathComponent("clearance.db").path, logger: .init(label: "test"),
-            syncWAL: { held.sync() })
-        do {
-            try await database.transaction { sql in try await sql.raw("CREATE TABLE things (n INTEGER)").run() }
-            held.arm()
-            try await body(database)
-        } catch {
-            held.open()
+        try await withTemporarySQLiteFile { path in
+            let database = try await SQLiteDatabase.open(path: path, logger: .init(label: "test"), syncWAL: { held.sync() })
+            do {
+                try await database.transaction { sql in try await sql.raw("CREATE TABLE things (n INTEGER)").run() }
+                held.arm()
+                try await body(database)
+            } catch {
+                held.open()
+                await database.close()
+                throw error
+            }
             await database.close()
-            throw error
         }
-        await database.close()
     }
 
     func count(_ database: SQLiteDatabase) async throws -> Int {
