@@ -18,8 +18,8 @@ final class BatchAccumulator: Sendable {
     }
 
     private struct State {
-        var merged: [String: Entry] = [:]
-        var order: [String] = []
+        /// In the order their keys first came (a handful of keys).
+        var merged: [(key: String, entry: Entry)] = []
         var staged: [(key: String, entry: Entry)] = []
     }
 
@@ -45,11 +45,11 @@ final class BatchAccumulator: Sendable {
     func keepStaged() {
         state.withLockedValue { state in
             for (key, entry) in state.staged {
-                if let existing = state.merged[key] {
-                    state.merged[key]!.value = existing.merge(existing.value, entry.value)
+                if let index = state.merged.firstIndex(where: { $0.key == key }) {
+                    let existing = state.merged[index].entry
+                    state.merged[index].entry.value = existing.merge(existing.value, entry.value)
                 } else {
-                    state.merged[key] = entry
-                    state.order.append(key)
+                    state.merged.append((key, entry))
                 }
             }
             state.staged = []
@@ -66,7 +66,7 @@ final class BatchAccumulator: Sendable {
     func flush(on sql: any SQLDatabase) async throws {
         let entries = state.withLockedValue { state in
             defer { state = State() }
-            return state.order.compactMap { state.merged[$0] }
+            return state.merged.map(\.entry)
         }
         for entry in entries { try await entry.flush(entry.value, sql) }
     }

@@ -66,13 +66,7 @@ final class SQLiteCheckpointer: Sendable {
     /// next batches, a few times, then left to the next pass.
     func catchUpIfDue(on writer: DirectSQLiteConnection) {
         guard state.withLockedValue({ $0.restartDue > 0 }) else { return }
-        var done = false
-        try? writer.execute("PRAGMA wal_checkpoint(PASSIVE)", binds: [], onRow: { row in
-            let busy = (try? row.decode(column: "busy", as: Int64.self)) ?? 1
-            let log = (try? row.decode(column: "log", as: Int64.self)) ?? -1
-            let copied = (try? row.decode(column: "checkpointed", as: Int64.self)) ?? -2
-            done = busy == 0 && log == copied
-        })
+        let done = Self.passive(on: writer)?.copiedAll ?? false
         state.withLockedValue { $0.restartDue = done ? 0 : $0.restartDue - 1 }
     }
 
@@ -82,21 +76,26 @@ final class SQLiteCheckpointer: Sendable {
             $0.lastRun = .now()
         }
         // Best effort: a failed checkpoint leaves the WAL longer, nothing worse.
-        guard passFrames() >= restartFrames else { return }
+        guard (Self.passive(on: connection)?.frames ?? 0) >= restartFrames else { return }
         // Once more, for what came during that pass: the writer's part, which
         // it does while no batch runs, is then only the last few frames
         // (measured: 8 ms per catch-up after a single pass at 7,500 status
         // changes/s, most of it copying).
-        _ = passFrames()
+        _ = Self.passive(on: connection)
         state.withLockedValue { $0.restartDue = 8 }
     }
 
-    /// One PASSIVE pass; the WAL's length in frames.
-    private func passFrames() -> Int64 {
-        var frames: Int64 = 0
+    /// One PASSIVE checkpoint on `connection`: the WAL's length in frames,
+    /// and whether every frame is now copied back. Nil when it failed.
+    private static func passive(on connection: DirectSQLiteConnection) -> (frames: Int64, copiedAll: Bool)? {
+        var result: (frames: Int64, copiedAll: Bool)?
         try? connection.execute("PRAGMA wal_checkpoint(PASSIVE)", binds: [], onRow: { row in
-            frames = (try? row.decode(column: "log", as: Int64.self)) ?? 0
+            guard let busy = try? row.decode(column: "busy", as: Int64.self),
+                let frames = try? row.decode(column: "log", as: Int64.self),
+                let copied = try? row.decode(column: "checkpointed", as: Int64.self)
+            else { return }
+            result = (frames, busy == 0 && frames == copied)
         })
-        return frames
+        return result
     }
 }
