@@ -4,13 +4,13 @@ import Foundation
 ///
 /// Why not `UUID()`: on Linux it opens, reads and closes `/dev/urandom` for
 /// every id (strace of the status-change benchmark: 3,641 `openat` in two
-/// seconds); `SystemRandomNumberGenerator` asks the kernel with `getrandom`.
+/// seconds); the bytes come from `RandomPool` (one `getentropy` a 16 ids).
 public enum Identifier {
     /// A random (version 4) UUID: ids handed to outsiders, where creation
     /// time should not show (sessions, keys, destinations, users).
     public static func random() -> String {
-        var generator = SystemRandomNumberGenerator()
-        var bytes = bytes(generator.next(), generator.next())
+        let (high, low) = RandomPool.words()
+        var bytes = bytes(high, low)
         bytes[6] = (bytes[6] & 0x0F) | 0x40
         bytes[8] = (bytes[8] & 0x3F) | 0x80
         return text(bytes)
@@ -21,9 +21,9 @@ public enum Identifier {
     /// at the end of the primary-key index instead of on a random page that
     /// the commit must then write.
     public static func timeOrdered(at date: Date = Date()) -> String {
-        var generator = SystemRandomNumberGenerator()
+        let (high, low) = RandomPool.words()
         let milliseconds = UInt64(max(0, date.timeIntervalSince1970 * 1000)) & 0xFFFF_FFFF_FFFF
-        var bytes = bytes(milliseconds << 16 | (generator.next() & 0xFFFF), generator.next())
+        var bytes = bytes(milliseconds << 16 | (high & 0xFFFF), low)
         bytes[6] = (bytes[6] & 0x0F) | 0x70
         bytes[8] = (bytes[8] & 0x3F) | 0x80
         return text(bytes)

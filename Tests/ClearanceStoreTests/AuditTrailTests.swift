@@ -2,7 +2,7 @@ import Foundation
 import SQLKit
 import Testing
 import ClearanceDomain
-import ClearanceStore
+@testable import ClearanceStore
 import ClearanceTestSupport
 
 @Suite("Audit trail storage")
@@ -63,6 +63,42 @@ struct AuditTrailTests {
                 try await group.waitForAll()
             }
             #expect(try await store.audit.verify() == AuditVerification(checked: 40, problem: nil))
+        }
+    }
+
+    /// 120 transactions at once (on SQLite they share group-committed
+    /// batches, which hand the head from one to the next): each appends two
+    /// entries, every fourth then fails. The chain holds exactly the others'
+    /// entries, in one unbroken line, and the head row names its end.
+    @Test func failedTransactionsLeaveNoLinkInTheChain() async throws {
+        try await TestDatabase.withStore { store, _ in
+            let committed = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for number in 0..<120 {
+                    group.addTask {
+                        do {
+                            try await store.database.transaction { sql in
+                                for step in 0..<2 {
+                                    try await store.audit.append(
+                                        AuditEvent(actor: "key:k", action: "step\(step)", subjectType: "thing", subjectID: "t\(number)"),
+                                        at: Date(), on: sql)
+                                }
+                                // After the appends, like a change refused at its end.
+                                if number % 4 == 0 { TransactionScope.current!.beforeCommit { _ in throw Injected() } }
+                            }
+                            return true
+                        } catch is Injected {
+                            return false
+                        }
+                    }
+                }
+                return try await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+            #expect(committed == 90)
+            #expect(try await store.audit.verify() == AuditVerification(checked: 180, problem: nil))
+            let head = try await store.database.read { sql in
+                try await sql.raw("SELECT sequence FROM audit_head WHERE id = 1").first()!.decode(column: "sequence", as: Int.self)
+            }
+            #expect(head == 180)
         }
     }
 

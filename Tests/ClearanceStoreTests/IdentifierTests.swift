@@ -30,4 +30,17 @@ struct IdentifierTests {
         let hex = ids[0].replacingOccurrences(of: "-", with: "").prefix(12)
         #expect(UInt64(hex, radix: 16) == 1_795_000_000_000)
     }
+
+    /// The ids share one pool of random bytes refilled every 256 ids: ids
+    /// made by many tasks at once, across many refills, never repeat.
+    @Test func idsMadeConcurrentlyAcrossRefillsAreDistinct() async {
+        let ids = await withTaskGroup(of: [String].self) { group in
+            for task in 0..<8 {
+                group.addTask { (0..<2000).map { _ in task % 2 == 0 ? Identifier.random() : Identifier.timeOrdered() } }
+            }
+            return await group.reduce(into: [String]()) { $0 += $1 }
+        }
+        #expect(ids.count == 16000)
+        #expect(Set(ids).count == 16000)
+    }
 }

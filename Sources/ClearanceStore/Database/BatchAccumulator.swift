@@ -2,7 +2,8 @@ import NIOConcurrencyHelpers
 import SQLKit
 
 /// Values several transactions of one group-committed batch add to, written
-/// once at the batch's COMMIT: the live session counts.
+/// once at the batch's COMMIT: the live session counts, and the audit
+/// chain's head (each transaction reads the one its predecessor left).
 ///
 /// Why: every status change moved two `session_counts` rows, two UPDATEs
 /// (and, each in its own savepoint, a fresh copy of the page for the
@@ -39,6 +40,16 @@ final class BatchAccumulator: Sendable {
             },
             flush: { value, sql in try await flush(value as! Value, sql) })
         state.withLockedValue { $0.staged.append((key, entry)) }
+    }
+
+    /// The value under `key` as the running transaction sees it: the last it
+    /// staged, else the batch's merged value; nil when neither has one.
+    func current<Value: Sendable>(_ key: String, as type: Value.Type) -> Value? {
+        state.withLockedValue { state in
+            let entries = (state.merged + state.staged).filter { $0.key == key }.map(\.entry)
+            guard let first = entries.first else { return nil }
+            return entries.dropFirst().reduce(first.value) { first.merge($0, $1.value) } as? Value
+        }
     }
 
     /// The transaction whose values are staged committed its savepoint.

@@ -64,14 +64,12 @@ public struct SQLAuditTrail: AuditTrail {
     }
 
     private func write(_ event: AuditEvent, at: Date, on sql: any SQLDatabase) async throws -> AuditRecord {
-        // The head row lock serializes appenders on PostgreSQL; on SQLite the
-        // single writer already does. Raw SQL: this runs in every change.
-        let forUpdate = database.kind == .postgres ? " FOR UPDATE" : ""
-        let headRow = try await sql.first(FixedQuery("SELECT sequence, hash FROM audit_head WHERE id = 1" + forUpdate))
-        guard let headRow else { throw StoreError.corrupt("audit_head row is missing") }
-        let head = AuditChain.Head(
-            sequence: try headRow.decode(column: "sequence", as: Int64.self),
-            hash: try headRow.decode(column: "hash", as: String.self))
+        // In a group-committed SQLite batch the head is read once and handed
+        // from transaction to transaction (the batch holds the write lock, so
+        // nobody else appends meanwhile); it is written once, before COMMIT.
+        let batch = TransactionScope.current?.batch
+        let head: AuditChain.Head
+        if let held = batch?.current(Self.headKey, as: AuditChain.Head.self) { head = held } else { head = try await readHead(on: sql) }
         let record = AuditChain.append(
             after: head, id: Identifier.timeOrdered(at: at), at: Timestamp.milliseconds(at), actor: event.actor,
             action: event.action, subjectType: event.subjectType, subjectID: event.subjectID,
@@ -87,9 +85,31 @@ public struct SQLAuditTrail: AuditTrail {
                 .text(record.after?.canonicalText), .text(record.comment), .text(record.requestID), .text(record.prevHash),
                 .text(record.hash),
             ]))
-        try await sql.run(FixedQuery(
-            "UPDATE audit_head SET sequence = ?, hash = ? WHERE id = 1", [.integer(record.sequence), .text(record.hash)]))
+        let newHead = AuditChain.Head(sequence: record.sequence, hash: record.hash)
+        if let batch {
+            batch.stage(Self.headKey, newHead, merge: { $0 = $1 }, flush: Self.writeHead)
+        } else {
+            try await Self.writeHead(newHead, on: sql)
+        }
         return record
+    }
+
+    private static let headKey = "audit_head"
+
+    private func readHead(on sql: any SQLDatabase) async throws -> AuditChain.Head {
+        // The head row lock serializes appenders on PostgreSQL; on SQLite the
+        // single writer already does. Raw SQL: this runs in every change.
+        let forUpdate = database.kind == .postgres ? " FOR UPDATE" : ""
+        let headRow = try await sql.first(FixedQuery("SELECT sequence, hash FROM audit_head WHERE id = 1" + forUpdate))
+        guard let headRow else { throw StoreError.corrupt("audit_head row is missing") }
+        return AuditChain.Head(
+            sequence: try headRow.decode(column: "sequence", as: Int64.self),
+            hash: try headRow.decode(column: "hash", as: String.self))
+    }
+
+    @Sendable private static func writeHead(_ head: AuditChain.Head, on sql: any SQLDatabase) async throws {
+        try await sql.run(FixedQuery(
+            "UPDATE audit_head SET sequence = ?, hash = ? WHERE id = 1", [.integer(head.sequence), .text(head.hash)]))
     }
 
     public func entries(subjectID: String?, limit: Int, offset: Int) async throws -> (total: Int, items: [AuditRecord]) {
