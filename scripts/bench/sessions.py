@@ -8,9 +8,11 @@ Starts a release `clearance serve`, fills it, and measures with wrk:
   (d) POST /v3/session/                 requests/s
 and prints one table. Environment: CLEARANCE_BIN (release binary), BENCH_ENGINE
 (sqlite|postgres), CLEARANCE_DATABASE_URL for postgres, BENCH_DURATION (s),
-BENCH_LARGE (default 1000000).
+BENCH_LARGE (default 1000000), BENCH_KEEP (keep the data directory, about 2 GB;
+removed by default).
 """
 import os
+import shutil
 import re
 import socket
 import subprocess
@@ -102,6 +104,11 @@ def main():
     finally:
         server.terminate()
         server.wait(timeout=30)
+        # A run leaves about 2 GB (a million sessions and their WAL): keep it only when asked.
+        if os.environ.get("BENCH_KEEP"):
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
     a, b, c10, c1m, d = results["a"], results["b"], results["c10k"], results["c1m"], results["d"]
     print(f"\nClearance sessions benchmark, engine {engine}, {DURATION}s per stage, wrk -t{THREADS} "

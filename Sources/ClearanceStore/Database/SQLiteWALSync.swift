@@ -18,43 +18,68 @@ import Glibc
 /// this process's readers let in (`waitDurable`) only after the fsync. A
 /// crash of the process loses nothing either way (the WAL is in the page
 /// cache); this orders things for a power cut.
+///
+/// Two fsyncs may run at once: a batch committed while one runs starts its
+/// own at once instead of waiting for it to return first, and whichever
+/// returns answers every batch committed before it began (that is what
+/// `fdatasync` promises, whatever else runs). Callers are answered sooner,
+/// and under load the clients send their next change sooner: measured with
+/// two servers benchmarked side by side, 4 % more status changes a second
+/// in each of five rounds.
 final class SQLiteWALSync: Sendable {
     typealias Completion = @Sendable ((any Error)?) -> Void
 
     private struct State {
         var committed: UInt64 = 0
         var synced: UInt64 = 0
-        var running = false
+        /// fsyncs running, and the highest commit one of them covers.
+        var inFlight = 0
+        var covered: UInt64 = 0
         var waiting: [(upTo: UInt64, done: Completion)] = []
         var file: (descriptor: Int32, inode: UInt64)?
+        /// Descriptors of a WAL file since replaced, closed once no fsync
+        /// runs (one may still be syncing through them).
+        var retired: [Int32] = []
+
+        /// Starts an fsync when a commit is not covered by a running one
+        /// and a slot is free: the fsync's target, or nil.
+        mutating func nextSync(limit: Int) -> UInt64? {
+            guard covered < committed, inFlight < limit else { return nil }
+            inFlight += 1
+            covered = committed
+            return committed
+        }
     }
 
     private let walPath: String
     private let state = NIOLockedValueBox(State())
-    private let queue = DispatchQueue(label: "clearance.sqlite.wal-sync")
+    private let queue = DispatchQueue(label: "clearance.sqlite.wal-sync", attributes: .concurrent)
     /// Replaces the fsync in tests, which hold it to see who waits for it.
     private let syncOverride: (@Sendable () -> (any Error)?)?
+    /// fsyncs allowed at once (more did not help: 3 measured as 2).
+    private let overlap: Int
 
-    init(databasePath: String, sync: (@Sendable () -> (any Error)?)? = nil) {
+    init(databasePath: String, overlap: Int = 2, sync: (@Sendable () -> (any Error)?)? = nil) {
         walPath = databasePath + "-wal"
         syncOverride = sync
+        self.overlap = overlap
     }
 
     deinit {
-        if let file = state.withLockedValue({ $0.file }) { close(file.descriptor) }
+        state.withLockedValue { state in
+            for descriptor in state.retired + [state.file?.descriptor].compactMap({ $0 }) { close(descriptor) }
+        }
     }
 
     /// Called by the writer right after a batch's COMMIT: `done` runs once
     /// that batch is on disk (or with the fsync's error).
     func committed(_ done: @escaping Completion) {
-        let start = state.withLockedValue { state -> Bool in
+        let target = state.withLockedValue { state -> UInt64? in
             state.committed += 1
             state.waiting.append((state.committed, done))
-            if state.running { return false }
-            state.running = true
-            return true
+            return state.nextSync(limit: overlap)
         }
-        if start { queue.async { self.syncLoop() } }
+        if let target { queue.async { self.run(target) } }
     }
 
     /// Returns once everything committed so far is durable.
@@ -71,23 +96,26 @@ final class SQLiteWALSync: Sendable {
         }
     }
 
-    private func syncLoop() {
+    /// One fsync: when it returns, every commit up to `target` (all made
+    /// before it began) is on disk, whatever other fsyncs still run.
+    private func run(_ target: UInt64) {
+        var target = target
         while true {
-            let target = state.withLockedValue { $0.committed }
             let error = sync()
-            let ready = state.withLockedValue { state -> [Completion] in
-                state.synced = target
+            let (ready, next) = state.withLockedValue { state -> ([Completion], UInt64?) in
+                state.synced = max(state.synced, target)
                 let ready = state.waiting.filter { $0.upTo <= target }.map(\.done)
                 state.waiting.removeAll { $0.upTo <= target }
-                return ready
+                state.inFlight -= 1
+                if state.inFlight == 0 {
+                    for descriptor in state.retired { close(descriptor) }
+                    state.retired = []
+                }
+                return (ready, state.nextSync(limit: overlap))
             }
             for done in ready { done(error) }
-            let more = state.withLockedValue { state -> Bool in
-                if state.committed > state.synced { return true }
-                state.running = false
-                return false
-            }
-            if !more { return }
+            guard let next else { return }
+            target = next
         }
     }
 
@@ -110,12 +138,16 @@ final class SQLiteWALSync: Sendable {
     private func reopen(inode: UInt64) -> Int32? {
         let descriptor = open(walPath, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
-        let previous = state.withLockedValue { state -> Int32? in
-            defer { state.file = (descriptor, inode) }
-            return state.file?.descriptor
+        return state.withLockedValue { state -> Int32 in
+            // The other fsync may have reopened it first: use that one.
+            if let file = state.file, file.inode == inode {
+                close(descriptor)
+                return file.descriptor
+            }
+            if let previous = state.file { state.retired.append(previous.descriptor) }
+            state.file = (descriptor, inode)
+            return descriptor
         }
-        if let previous { close(previous) }
-        return descriptor
     }
 
     struct SyncError: Error, CustomStringConvertible {
