@@ -53,15 +53,14 @@ def wrk(url, key=None, script=None, connections=CONNECTIONS, threads=THREADS, en
             "socket": socket_errors.group(0) if socket_errors else ""}
 
 
-def main():
-    engine = os.environ.get("BENCH_ENGINE", "sqlite")
-    work = tempfile.mkdtemp(prefix="clearance-bench-")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+def start_server(command, work, port):
+    """Starts `command serve` (a release binary, or a prefix such as taskset)
+    on the data directory `work`: returns the process, its API key and the
+    default workflow's id, which a fresh `serve` prints."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARANCE_") or k in ("CLEARANCE_DATABASE_URL",)}
     env.update(CLEARANCE_DATA_DIR=work, CLEARANCE_LISTEN=f"127.0.0.1:{port}", CLEARANCE_LOG_LEVEL="error",
                CLEARANCE_SWEEP_INTERVAL="3600")
-    server = subprocess.Popen([os.environ["CLEARANCE_BIN"], "serve"], env=env, stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen([*command, "serve"], env=env, stdout=subprocess.PIPE, text=True)
     key = workflow = None
     for line in server.stdout:
         line = line.strip()
@@ -72,6 +71,15 @@ def main():
         elif "listening on" in line:
             break
     assert key and workflow, "server did not start"
+    return server, key, workflow
+
+
+def main():
+    engine = os.environ.get("BENCH_ENGINE", "sqlite")
+    work = tempfile.mkdtemp(prefix="clearance-bench-")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server, key, workflow = start_server([os.environ["CLEARANCE_BIN"]], work, port)
     if engine == "sqlite":
         target = ["--sqlite", os.path.join(work, "clearance.db")]
     else:
