@@ -33,7 +33,12 @@ final class DirectSQLiteConnection: @unchecked Sendable {
 
     init(path: String) throws {
         var handle: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_URI
+        // NOMUTEX: one task at a time uses a connection (the writer's drain,
+        // or the checkpointer's queue), so SQLite's per-call connection
+        // mutex guarded nothing; its lock and unlock were 3 % of the
+        // writer's time (perf on the writer alone). Side by side the change
+        // measured 0.91–1.12 over eight rounds: within the noise.
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI
         let status = sqlite_nio_sqlite3_open_v2(path, &handle, flags, nil)
         guard status == SQLITE_OK, let handle else {
             let message = handle.map { String(cString: sqlite_nio_sqlite3_errmsg($0)) } ?? "cannot open"
