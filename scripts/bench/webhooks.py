@@ -15,6 +15,7 @@ CLEARANCE_DATABASE_URL for postgres.
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -177,7 +178,8 @@ def main():
 
     # (f) latency: serve with its worker, a steady rate of changes.
     receiver = Receiver()
-    env2 = environment(tempfile.mkdtemp(prefix="clearance-bench-webhooks-"), port)
+    work2 = tempfile.mkdtemp(prefix="clearance-bench-webhooks-")
+    env2 = environment(work2, port)
     if engine == "postgres":
         env2["CLEARANCE_DATABASE_URL"] = os.environ["CLEARANCE_DATABASE_URL_2"]
     server, lines = start(["serve"], env2, "listening on")
@@ -208,6 +210,8 @@ def main():
     print(f"| (f) changes at {RATE}/s for {SECONDS} s: commit -> receipt p50 | {percentile(latencies, 50):.1f} ms |")
     print(f"| (f) p99 / max | {percentile(latencies, 99):.1f} / {max(latencies):.1f} ms |")
     print(f"| (f) changes without a matching delivery | {lost} |")
+    for directory in (work, work2):
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _quiet(receiver, window=1.5):
