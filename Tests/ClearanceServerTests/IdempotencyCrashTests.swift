@@ -54,24 +54,40 @@ struct IdempotencyCrashTests {
     /// later (past the 60 s lease), on a new router: a restarted process.
     let t0 = Timestamp.date(milliseconds: Timestamp.milliseconds(Date()))
 
+    /// Sends `text` with `Idempotency-Key: idempotencyKey` to a process that
+    /// dies before storing its answer, runs `meanwhile`, then sends it again
+    /// 61 s later to a restarted one: both get `status`, and the retry is the
+    /// first answer replayed. Returns the retry.
+    func replayedAfterCrash(
+        _ server: TestServer, _ method: HTTPRequest.Method, _ uri: String, idempotencyKey: String, _ text: String,
+        status: HTTPResponse.Status, meanwhile: () async throws -> Void = {}
+    ) async throws -> TestResponse {
+        let fields = headers(key: server.adminKey, ["Idempotency-Key": idempotencyKey])
+        let first = try await server.at(t0).dyingBeforeAnswers().test { client in
+            try await client.execute(uri: uri, method: method, headers: fields, body: body(text))
+        }
+        #expect(first.status == status)
+        try await meanwhile()
+        let retry = try await server.at(t0 + 61).test { client in
+            try await client.execute(uri: uri, method: method, headers: fields, body: body(text))
+        }
+        #expect(retry.status == status)
+        #expect(retry.headers[Self.replayed] == "true")
+        #expect(retry.text == first.text, "the original answer, stored with the change")
+        return retry
+    }
+
     @Test func aCreateIsReplayedNotRepeated() async throws {
         try await TestServer.with { server in
             let workflow = try await server.workflow([.ocr])
-            let fields = headers(key: server.adminKey, ["Idempotency-Key": "crash-create-1"])
             // No vendor_data: a second create would be a second session, not a reuse.
             let text = #"{"workflow_id":"\#(workflow.id)","metadata":{"order":7}}"#
-            let first = try await server.at(t0).dyingBeforeAnswers().test { client in
-                try await client.execute(uri: "/v3/session/", method: .post, headers: fields, body: body(text))
-            }
-            #expect(first.status == .created)
-            #expect(try await sessionCount(server) == 1)
-
-            let retry = try await server.at(t0 + 61).test { client in
-                try await client.execute(uri: "/v3/session/", method: .post, headers: fields, body: body(text))
-            }
-            #expect(retry.status == .created)
-            #expect(retry.headers[Self.replayed] == "true")
-            #expect(retry.text == first.text, "the original answer, stored with the session")
+            let retry = try await replayedAfterCrash(
+                server, .post, "/v3/session/", idempotencyKey: "crash-create-1", text, status: .created,
+                meanwhile: {
+                    let count = try await sessionCount(server)
+                    #expect(count == 1)
+                })
             #expect(try await sessionCount(server) == 1)
             let id = try #require(retry.json["session_id"] as? String)
             #expect(try await server.store.sessions.find(id: id, environment: .live)?.token == retry.json["session_token"] as? String)
@@ -83,24 +99,16 @@ struct IdempotencyCrashTests {
             let driver = SessionDriver(server: server)
             let session = try await driver.decided(try await server.workflow([.ocr]), .approved)
             let path = "/v3/session/\(session.id)/update-status/"
-            let fields = headers(key: server.adminKey, ["Idempotency-Key": "crash-decline-1"])
             let decline = #"{"new_status":"Declined","comment":"forged document"}"#
-            let first = try await server.at(t0).dyingBeforeAnswers().test { client in
-                try await client.execute(uri: path, method: .patch, headers: fields, body: body(decline))
-            }
-            #expect(first.status == .ok)
-            // Meanwhile a reviewer approves it again.
-            try await server.test { client in
-                let approve = try await client.json(.patch, path, key: server.adminKey, #"{"new_status":"Approved"}"#)
-                #expect(approve.status == .ok)
-            }
-
-            let retry = try await server.at(t0 + 61).test { client in
-                try await client.execute(uri: path, method: .patch, headers: fields, body: body(decline))
-            }
-            #expect(retry.status == .ok)
-            #expect(retry.headers[Self.replayed] == "true")
-            #expect(retry.text == first.text)
+            _ = try await replayedAfterCrash(
+                server, .patch, path, idempotencyKey: "crash-decline-1", decline, status: .ok,
+                meanwhile: {
+                    // Meanwhile a reviewer approves it again.
+                    try await server.test { client in
+                        let approve = try await client.json(.patch, path, key: server.adminKey, #"{"new_status":"Approved"}"#)
+                        #expect(approve.status == .ok)
+                    }
+                })
             #expect(try await server.store.sessions.find(id: session.id, environment: .live)?.status == .approved)
             let declines = try await server.store.sessions.reviews(sessionID: session.id).filter { $0.newStatus == .declined }
             #expect(declines.count == 1)
@@ -111,19 +119,9 @@ struct IdempotencyCrashTests {
         try await TestServer.with { server in
             let driver = SessionDriver(server: server)
             let session = try await driver.create(try await server.workflow([.ocr, .liveness]))
-            let path = "/v3/session/\(session.id)/features/feature_ocr/update-status/"
-            let fields = headers(key: server.adminKey, ["Idempotency-Key": "crash-node-1"])
-            let report = #"{"new_status":"Approved"}"#
-            let first = try await server.at(t0).dyingBeforeAnswers().test { client in
-                try await client.execute(uri: path, method: .patch, headers: fields, body: body(report))
-            }
-            #expect(first.status == .ok)
-            let retry = try await server.at(t0 + 61).test { client in
-                try await client.execute(uri: path, method: .patch, headers: fields, body: body(report))
-            }
-            #expect(retry.status == .ok)
-            #expect(retry.headers[Self.replayed] == "true")
-            #expect(retry.text == first.text)
+            _ = try await replayedAfterCrash(
+                server, .patch, "/v3/session/\(session.id)/features/feature_ocr/update-status/", idempotencyKey: "crash-node-1",
+                #"{"new_status":"Approved"}"#, status: .ok)
         }
     }
 
