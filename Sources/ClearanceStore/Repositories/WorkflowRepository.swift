@@ -10,11 +10,17 @@ public protocol WorkflowRepository: Sendable {
     func publish(_ workflow: Workflow, on sql: any SQLDatabase) async throws
     /// The current version, locked for update inside a transaction.
     func current(id: String, on sql: any SQLDatabase) async throws -> Workflow?
-    func find(id: String, version: Int?) async throws -> Workflow?
-    /// The same inside a transaction, on its connection: a second
-    /// connection taken while one is held can starve the pool under load.
-    func find(id: String, version: Int, on sql: any SQLDatabase) async throws -> Workflow?
+    /// A version (nil: the current one). Inside a transaction pass its
+    /// `sql`: a second connection taken while one is held can starve the
+    /// pool under load.
+    func find(id: String, version: Int?, on sql: (any SQLDatabase)?) async throws -> Workflow?
     func list(limit: Int, offset: Int) async throws -> (total: Int, items: [Workflow])
+}
+
+extension WorkflowRepository {
+    public func find(id: String, version: Int?) async throws -> Workflow? {
+        try await find(id: id, version: version, on: nil)
+    }
 }
 
 public struct SQLWorkflowRepository: WorkflowRepository {
@@ -61,14 +67,10 @@ public struct SQLWorkflowRepository: WorkflowRepository {
         return try await version(head: head, version: head.decode(column: "current_version", as: Int.self), on: sql)
     }
 
-    public func find(id: String, version: Int?) async throws -> Workflow? {
+    public func find(id: String, version: Int?, on sql: (any SQLDatabase)?) async throws -> Workflow? {
         if let version, let cached = versions.withLockedValue({ $0["\(id)#\(version)"] }) { return cached }
+        if let sql { return try await load(id: id, version: version, on: sql) }
         return try await database.read { sql in try await self.load(id: id, version: version, on: sql) }
-    }
-
-    public func find(id: String, version: Int, on sql: any SQLDatabase) async throws -> Workflow? {
-        if let cached = versions.withLockedValue({ $0["\(id)#\(version)"] }) { return cached }
-        return try await load(id: id, version: version, on: sql)
     }
 
     private func load(id: String, version: Int?, on sql: any SQLDatabase) async throws -> Workflow? {

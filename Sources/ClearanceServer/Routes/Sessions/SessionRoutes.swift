@@ -38,10 +38,7 @@ struct SessionRoutes {
 
     /// The answer to a create; `sql` is the transaction's, inside it.
     func created(_ session: SessionRecord, on sql: (any SQLDatabase)?) async throws -> JSONValue {
-        let workflow =
-            if let sql { try await store.workflows.find(id: session.workflowID, version: session.workflowVersion, on: sql) } else {
-                try await store.workflows.find(id: session.workflowID, version: session.workflowVersion)
-            }
+        let workflow = try await store.workflows.find(id: session.workflowID, version: session.workflowVersion, on: sql)
         return SessionViews.resource(session, workflow: workflow, publicURL: publicURL)
     }
 
