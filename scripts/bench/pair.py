@@ -27,6 +27,11 @@ sys.path.insert(0, HERE)
 from sessions import free_port, start_server  # noqa: E402
 
 DURATION = os.environ.get("BENCH_DURATION", "6")
+# BENCH_TURNS=1: drive the two servers in turns (each alone on the machine,
+# wrk -t2 -c32 as sessions.py does) instead of at once. Needed when A and B
+# differ in how many threads they keep busy: at once, the scheduler shares
+# the cores per thread, and the one with more threads wins CPU, not speed.
+TURNS = os.environ.get("BENCH_TURNS") == "1"
 
 
 def start(binary):
@@ -41,12 +46,12 @@ def start(binary):
     return {"server": server, "work": work, "port": port, "key": key, "ids": ids}
 
 
-def drive(target, stage, out):
-    cmd = ["wrk", "-t1", "-c16", f"-d{DURATION}s"]
+def drive(target, stage, out, threads=1, connections=16):
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{DURATION}s"]
     env = dict(os.environ)
     if stage == "patch":
         cmd += ["-s", os.path.join(HERE, "patch-status.lua"), f"http://127.0.0.1:{target['port']}/"]
-        env.update(BENCH_IDS=target["ids"], BENCH_THREADS="1", BENCH_KEY=target["key"])
+        env.update(BENCH_IDS=target["ids"], BENCH_THREADS=str(threads), BENCH_KEY=target["key"])
     else:
         cmd += [f"http://127.0.0.1:{target['port']}/health"]
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
@@ -72,12 +77,18 @@ def main():
         try:
             for stage in ("health", "patch"):
                 results = {"a": [], "b": []}
-                threads = [threading.Thread(target=drive, args=(a, stage, results["a"])),
-                           threading.Thread(target=drive, args=(b, stage, results["b"]))]
-                for thread in threads:
-                    thread.start()
-                for thread in threads:
-                    thread.join()
+                if TURNS:
+                    # One at a time, as sessions.py drives one server.
+                    order = [(a, "a"), (b, "b")] if number % 2 == 0 else [(b, "b"), (a, "a")]
+                    for target, name in order:
+                        drive(target, stage, results[name], threads=2, connections=32)
+                else:
+                    threads = [threading.Thread(target=drive, args=(a, stage, results["a"])),
+                               threading.Thread(target=drive, args=(b, stage, results["b"]))]
+                    for thread in threads:
+                        thread.start()
+                    for thread in threads:
+                        thread.join()
                 ratio = results["b"][0] / results["a"][0]
                 print(f"round {number} {stage:6}: A {results['a'][0]:8.0f}  B {results['b'][0]:8.0f}  B/A {ratio:.3f}", flush=True)
                 if stage == "patch":
