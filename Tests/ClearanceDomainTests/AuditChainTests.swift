@@ -17,6 +17,24 @@ struct AuditChainTests {
         return records
     }
 
+    /// The hashed bytes are canonical JSON of the fields (keys sorted, no
+    /// spaces), as Python's `json.dumps(sort_keys=True, separators=(",", ":"),
+    /// ensure_ascii=False)` writes them: pinned, so chains written before stay
+    /// verifiable (the hash below is Python's over the same fields).
+    @Test func theHashedBytesAreCanonicalJSONOfTheFields() {
+        let record = AuditRecord(
+            sequence: 7, id: "01JX0000000000000000000000", at: 1_760_000_000_123, actor: "key:abc",
+            action: "session.status_changed", subjectType: "session", subjectID: "5f0c1a2b-0000-4000-8000-000000000000",
+            before: ["status": "In Review"], after: ["status": "Approved", "n": [1, .null, true]],
+            comment: "Zoë \"ok\"\n\t\u{01}", requestID: nil, prevHash: AuditChain.genesisHash)
+        #expect(String(decoding: record.canonicalBytes, as: UTF8.self) == #"{"action":"session.status_changed","actor":"key:abc","after":{"n":[1,null,true],"status":"Approved"},"at":1760000000123,"before":{"status":"In Review"},"comment":"Zoë \"ok\"\n\t\u0001","id":"01JX0000000000000000000000","prev_hash":"0000000000000000000000000000000000000000000000000000000000000000","request_id":null,"sequence":7,"subject_id":"5f0c1a2b-0000-4000-8000-000000000000","subject_type":"session"}"#)
+        #expect(record.computedHash == "5f14f74aa9fbaa4e9995ce15969be356629f866e1c075e5d4e7dafefd560b298")
+        // The field-by-field writer and the generic one agree, with and without the optional fields.
+        for variant in [record, chain(3)[1], chain(3)[2]] {
+            #expect(variant.canonicalBytes == variant.hashedContent.canonicalBytes)
+        }
+    }
+
     func verify(_ records: [AuditRecord], head: AuditChain.Head) -> AuditChain.Problem? {
         var verifier = AuditChain.Verifier()
         for record in records {

@@ -56,8 +56,43 @@ public struct AuditRecord: Sendable, Equatable {
     }
 
     public var computedHash: String {
-        SHA256.hash(data: hashedContent.canonicalBytes).hexString
+        SHA256.hash(data: canonicalBytes).hexString
     }
+
+    /// `hashedContent.canonicalBytes`, written field by field in the keys'
+    /// sorted order instead of through a dictionary that is then sorted:
+    /// every audited change runs this inside the single SQLite writer.
+    /// `AuditChainTests` hold the two to the same bytes.
+    public var canonicalBytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        func member(_ key: StaticString, first: Bool = false) {
+            out.append(contentsOf: first ? Self.open : Self.comma)
+            out.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+            out.append(contentsOf: Self.colon)
+        }
+        func string(_ value: String?) {
+            if let value { JSONValue.writeString(value, into: &out) } else { out.append(contentsOf: "null".utf8) }
+        }
+        member("\"action\"", first: true); string(action)
+        member("\"actor\""); string(actor)
+        member("\"after\""); (after ?? .null).writeCanonical(into: &out)
+        member("\"at\""); out.append(contentsOf: String(at).utf8)
+        member("\"before\""); (before ?? .null).writeCanonical(into: &out)
+        member("\"comment\""); string(comment)
+        member("\"id\""); string(id)
+        member("\"prev_hash\""); string(prevHash)
+        member("\"request_id\""); string(requestID)
+        member("\"sequence\""); out.append(contentsOf: String(sequence).utf8)
+        member("\"subject_id\""); string(subjectID)
+        member("\"subject_type\""); string(subjectType)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    private static let open: [UInt8] = [UInt8(ascii: "{")]
+    private static let comma: [UInt8] = [UInt8(ascii: ",")]
+    private static let colon: [UInt8] = [UInt8(ascii: ":")]
 
     /// This record with `hash` filled in.
     public func sealed() -> AuditRecord {
