@@ -45,7 +45,7 @@ public struct ClearanceCommand: AsyncParsableCommand {
     static func bootstrapLogging() throws {
         let level = try Settings.logLevel(flag: nil, environment: ProcessInfo.processInfo.environment)
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = DeferredMetadataLogHandler(StreamLogHandler.standardError(label: label))
             handler.logLevel = Logger.Level(rawValue: level) ?? .info
             return handler
         }

@@ -12,6 +12,15 @@ struct APIKeyTokenTests {
         }
     }
 
+    @Test func theSecretMayHoldUnderscores() throws {
+        let text = "clr_sandbox_0123456789abcdef_" + String(repeating: "_a", count: 21) + "b"
+        let token = try #require(APIKeyToken(text: text))
+        #expect(token.environment == .sandbox)
+        #expect(token.lookupID == "0123456789abcdef")
+        #expect(token.secret == String(repeating: "_a", count: 21) + "b")
+        #expect(token.text == text)
+    }
+
     @Test func secretsCarryAtLeast256Bits() {
         let token = APIKeyToken.generate(environment: .live)
         #expect(Base64URL.decode(token.secret)?.count == 32)
@@ -23,6 +32,10 @@ struct APIKeyTokenTests {
         "clr_live_0123456789abcdeg_" + String(repeating: "a", count: 43),
         "clr_live_0123456789abcdef_" + String(repeating: "a", count: 42),
         "xyz_live_0123456789abcdef_" + String(repeating: "a", count: 43),
+        "clr_live_0123456789ABCDEF_" + String(repeating: "a", count: 43),
+        "clr_live_0123456789abcde_f" + String(repeating: "a", count: 43),
+        "clr_live_0123456789abcdef_" + String(repeating: "é", count: 43),
+        "clr_live_0123456789abcdef" + String(repeating: "a", count: 44),
     ])
     func malformedTextIsRejected(_ text: String) {
         #expect(APIKeyToken(text: text) == nil)

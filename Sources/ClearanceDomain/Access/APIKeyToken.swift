@@ -34,16 +34,31 @@ public struct APIKeyToken: Sendable, Equatable {
 
     public var text: String { "clr_\(environment.rawValue)_\(lookupID)_\(secret)" }
 
-    /// Parses a presented key; nil for anything not shaped like one.
+    /// Parses a presented key; nil for anything not shaped like one. Read
+    /// as bytes (every API request parses one): the secret is base64url, so
+    /// it may hold "_" itself, and only ASCII is a valid key.
     public init?(text: String) {
-        let parts = text.split(separator: "_", maxSplits: 3, omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "clr",
-            let environment = KeyEnvironment(rawValue: String(parts[1])),
-            parts[2].count == Self.lookupIDLength,
-            parts[2].allSatisfy({ $0.isHexDigit }),
-            parts[3].count == 43
+        let bytes = Array(text.utf8)
+        let underscore = UInt8(ascii: "_")
+        guard bytes.starts(with: "clr_".utf8), let environmentEnd = bytes[4...].firstIndex(of: underscore),
+            let environment = KeyEnvironment(rawValue: String(decoding: bytes[4..<environmentEnd], as: UTF8.self))
         else { return nil }
-        self.init(environment: environment, lookupID: String(parts[2]), secret: String(parts[3]))
+        let idStart = environmentEnd + 1
+        let idEnd = idStart + Self.lookupIDLength
+        guard idEnd < bytes.count, bytes[idEnd] == underscore, bytes[idStart..<idEnd].allSatisfy(Self.isLowerHex),
+            bytes.count - (idEnd + 1) == Self.secretTextLength
+        else { return nil }
+        self.init(
+            environment: environment, lookupID: String(decoding: bytes[idStart..<idEnd], as: UTF8.self),
+            secret: String(decoding: bytes[(idEnd + 1)...], as: UTF8.self))
+    }
+
+    /// 32 bytes in unpadded base64url.
+    static let secretTextLength = 43
+
+    /// Lookup ids are written in lower-case hex (`Hex.encode`).
+    static func isLowerHex(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
     }
 
     /// Hex SHA-256 of the secret: what the store keeps.

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOConcurrencyHelpers
 import ClearanceDomain
 import ClearanceStore
@@ -16,6 +17,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
     let keys: any APIKeyRepository
     let clock: ServerClock
     let usage: KeyUsageRecorder
+    let principals = KeyPrincipals()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -35,10 +37,9 @@ struct AuthenticationMiddleware: RouterMiddleware {
         guard record.isActive(at: now) else { throw APIError.unauthenticated("The API key has expired.") }
 
         var context = context
-        context.principal = Principal(
-            id: record.id, name: record.name, environment: record.environment,
-            privileges: Set(record.privileges), roles: Set(record.roles))
-        context.logger[metadataKey: "actor"] = .string("key:\(record.id)")
+        let (principal, actor) = principals.resolve(record)
+        context.principal = principal
+        context.logger[metadataKey: "actor"] = actor
         await usage.record(keyID: record.id, at: now)
         return try await next(request, context)
     }
@@ -65,6 +66,27 @@ struct AuthenticationMiddleware: RouterMiddleware {
         guard let first = utf8.firstIndex(where: { !isBlank($0) }) else { return "" }
         let last = utf8.lastIndex(where: { !isBlank($0) })!
         return String(text[first...last])
+    }
+}
+
+/// The principal (and log actor) of each key, built once per version of its
+/// record rather than on every request (two sets and a string). Holds no
+/// secret: keyed by the key's id, reused only while the record read for the
+/// request equals the one it was built from.
+final class KeyPrincipals: Sendable {
+    private let built = NIOLockedValueBox<[String: (record: APIKeyRecord, principal: Principal, actor: Logger.MetadataValue)]>([:])
+
+    func resolve(_ record: APIKeyRecord) -> (Principal, Logger.MetadataValue) {
+        if let hit = built.withLockedValue({ $0[record.id] }), hit.record == record { return (hit.principal, hit.actor) }
+        let principal = Principal(
+            id: record.id, name: record.name, environment: record.environment,
+            privileges: Set(record.privileges), roles: Set(record.roles))
+        let actor = Logger.MetadataValue.string("key:\(record.id)")
+        built.withLockedValue { built in
+            if built.count > 10_000 { built.removeAll() }
+            built[record.id] = (record, principal, actor)
+        }
+        return (principal, actor)
     }
 }
 
