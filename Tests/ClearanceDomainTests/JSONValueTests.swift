@@ -12,6 +12,10 @@ struct JSONValueTests {
     @Test func nonASCIIIsWrittenAsIsAndControlCharactersAreEscaped() {
         let value: JSONValue = ["name": "Zoë Šťastná 李", "note": "a\"b\\c\nd\u{01}"]
         #expect(value.canonicalText == "{\"name\":\"Zoë Šťastná 李\",\"note\":\"a\\\"b\\\\c\\nd\\u0001\"}")
+        // Each escape alone in a string (the writer copies strings that need none in one go).
+        #expect(JSONValue.string("a\\b").canonicalText == #""a\\b""#)
+        #expect(JSONValue.string("a\"b").canonicalText == #""a\"b""#)
+        #expect(JSONValue.string("a\u{01}b").canonicalText == #""a\u0001b""#)
         // The short escapes Python writes, and \u00XX (lower-case) for the other control characters.
         #expect(JSONValue.string("\t\r\u{08}\u{0C}\u{1F}\u{7F}").canonicalText == "\"\\t\\r\\b\\f\\u001f\u{7F}\"")
     }

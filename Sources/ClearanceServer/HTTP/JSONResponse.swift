@@ -18,7 +18,7 @@ enum JSONResponse {
     static func make(_ value: JSONValue, status: HTTPResponse.Status = .ok) throws -> Response {
         Response(
             status: status, headers: [.contentType: contentType],
-            body: .init(byteBuffer: ByteBuffer(string: value.canonicalText)))
+            body: .init(byteBuffer: ByteBuffer(bytes: value.canonicalBytes)))
     }
 
     static let contentType = "application/json; charset=utf-8"
@@ -32,7 +32,7 @@ enum JSONResponse {
     ) {
         IdempotencyScope.current?.answer { (value: Value, sql) in
             StoredResponse(
-                status: Int(status.code), contentType: contentType, body: Data(try await render(value, sql).canonicalText.utf8))
+                status: Int(status.code), contentType: contentType, body: Data(try await render(value, sql).canonicalBytes))
         }
     }
 
