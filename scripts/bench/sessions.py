@@ -6,7 +6,9 @@ Starts a release `clearance serve`, fills it, and measures with wrk:
   (b) PATCH …/update-status/            requests/s, Approved/Declined on 10,000 sessions in review
   (c) GET /v3/sessions/?status=In Review&limit=50   p50/p99 at 10,000 and at 1,000,000 sessions
   (d) POST /v3/session/                 requests/s
-and prints one table. Environment: CLEARANCE_BIN (release binary), BENCH_ENGINE
+and prints one table. (a) and (b) are measured in BENCH_ROUNDS rounds (default
+3), each (a) then at once (b) on 10,000 freshly filled sessions; the round
+with the median ratio is the one shown. Environment: CLEARANCE_BIN (release binary), BENCH_ENGINE
 (sqlite|postgres), CLEARANCE_DATABASE_URL for postgres, BENCH_DURATION (s),
 BENCH_LARGE (default 1000000), BENCH_KEEP (keep the data directory, about 2 GB;
 removed by default).
@@ -27,6 +29,8 @@ LARGE = int(os.environ.get("BENCH_LARGE", "1000000"))
 LIST_MIX = "In Review=5,Approved=60,Declined=20,Not Started=10,Expired=5"
 THREADS, CONNECTIONS = 2, 32
 LATENCY_CONNECTIONS = 4
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+SETTLE = 5
 
 
 def free_port():
@@ -94,16 +98,30 @@ def main():
         return time.time() - started
 
     results = {}
+    rounds = []
     try:
-        results["a"] = wrk(f"{base}/health")
         list_url = f"{base}/v3/sessions/?status=In%20Review&limit=50"
         fill(10_000, LIST_MIX)
         results["c10k"] = wrk(list_url, key=key, connections=LATENCY_CONNECTIONS)
-        ids = os.path.join(work, "review-ids.txt")
-        fill(10_000, "In Review=1", ids)
-        results["b"] = wrk(f"{base}/", key=None, script=os.path.join(HERE, "patch-status.lua"),
-                           env={"BENCH_IDS": ids, "BENCH_THREADS": str(THREADS), "BENCH_KEY": key})
-        fill_seconds = fill(LARGE - 20_000, LIST_MIX)
+        # (a) and (b) side by side in time, ROUNDS times: on these shared VMs
+        # the server's CPU per request drifts by up to 2x within minutes, so
+        # a ceiling measured a minute before the status changes said more
+        # about the minute than the server (single runs gave 29 % to 58 %).
+        # Each round fills 10,000 fresh sessions in review (a session
+        # already Approved would take the cheaper unchanged path), lets the
+        # server settle, then measures (a) and at once (b).
+        for number in range(ROUNDS):
+            ids = os.path.join(work, f"review-ids-{number}.txt")
+            fill(10_000, "In Review=1", ids)
+            time.sleep(SETTLE)
+            a = wrk(f"{base}/health")
+            b = wrk(f"{base}/", key=None, script=os.path.join(HERE, "patch-status.lua"),
+                    env={"BENCH_IDS": ids, "BENCH_THREADS": str(THREADS), "BENCH_KEY": key})
+            rounds.append((a, b))
+        # The round with the median ratio stands for (a) and (b).
+        a, b = sorted(rounds, key=lambda r: r[1]["rps"] / r[0]["rps"])[len(rounds) // 2]
+        results["a"], results["b"] = a, b
+        fill_seconds = fill(LARGE - 10_000 * (1 + ROUNDS), LIST_MIX)
         results["c1m"] = wrk(list_url, key=key, connections=LATENCY_CONNECTIONS)
         results["d"] = wrk(f"{base}/", script=os.path.join(HERE, "create-session.lua"),
                            env={"BENCH_KEY": key, "BENCH_WORKFLOW": workflow})
@@ -120,7 +138,7 @@ def main():
 
     a, b, c10, c1m, d = results["a"], results["b"], results["c10k"], results["c1m"], results["d"]
     print(f"\nClearance sessions benchmark, engine {engine}, {DURATION}s per stage, wrk -t{THREADS} "
-          f"(-c{CONNECTIONS} throughput, -c{LATENCY_CONNECTIONS} latency), filled {LARGE - 20_000:,} rows in {fill_seconds:.0f}s")
+          f"(-c{CONNECTIONS} throughput, -c{LATENCY_CONNECTIONS} latency), filled {LARGE - 10_000 * (1 + ROUNDS):,} rows in {fill_seconds:.0f}s")
     print(f"{'stage':58} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     rows = [
         ("(a) GET /health", a),
@@ -131,7 +149,8 @@ def main():
     ]
     for name, r in rows:
         print(f"{name:58} {r['rps']:>10.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} {r['non2xx']:>8} {r['socket']}")
-    print(f"(b)/(a) = {b['rps'] / a['rps'] * 100:.0f} %   (target ≥ 40 %)")
+    print(f"(b)/(a) = {b['rps'] / a['rps'] * 100:.0f} %   (target ≥ 40 %): the median of {ROUNDS} rounds, "
+          "each (a) then at once (b): " + ", ".join(f"{rb['rps']:.0f}/{ra['rps']:.0f} = {rb['rps'] / ra['rps'] * 100:.0f} %" for ra, rb in rounds))
     print(f"(c) p99 at {LARGE:,} = {c1m['p99']:.2f} ms (target < 20 ms); ratio to 10,000 = {c1m['p99'] / c10['p99']:.2f}× (target ≤ 1.5×)")
 
 
