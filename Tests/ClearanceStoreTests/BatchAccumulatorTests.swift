@@ -11,8 +11,7 @@ struct BatchAccumulatorTests {
     struct Refused: Error {}
 
     @Test func rolledBackTransactionsAddNothingAndReleasedOnesAddTheirShare() async throws {
-        try await withTemporarySQLiteFile { path in
-            let database = try await SQLiteDatabase.open(path: path, logger: .init(label: "test"))
+        try await withTemporarySQLiteDatabase { database, _ in
             try await database.transaction { sql in
                 try await sql.raw("CREATE TABLE counters (name TEXT PRIMARY KEY, total INTEGER NOT NULL)").run()
                 try await sql.raw("CREATE TABLE flushes (total INTEGER NOT NULL)").run()
@@ -55,7 +54,6 @@ struct BatchAccumulatorTests {
             #expect(total == committed.reduce(0, +), "the counter holds exactly the committed transactions' share")
             #expect(flushed == total)
             #expect(marks == committed.count, "the refused transactions' own rows rolled back")
-            await database.close()
         }
     }
 }

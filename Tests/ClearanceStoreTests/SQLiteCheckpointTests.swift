@@ -8,8 +8,7 @@ import Testing
 @Suite("SQLite checkpoints beside the writer")
 struct SQLiteCheckpointTests {
     @Test func committedPagesReachTheDatabaseFile() async throws {
-        try await withTemporarySQLiteFile { path in
-            let database = try await SQLiteDatabase.open(path: path, logger: .init(label: "test"))
+        try await withTemporarySQLiteDatabase { database, path in
             try await database.transaction { sql in try await sql.raw("CREATE TABLE things (body BLOB)").run() }
             for _ in 0..<20 {
                 try await database.transaction { sql in
@@ -20,7 +19,6 @@ struct SQLiteCheckpointTests {
             func fileSize() throws -> Int { try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0 }
             for _ in 0..<100 where try fileSize() < 1_000_000 { try await Task.sleep(for: .milliseconds(20)) }
             #expect(try fileSize() >= 1_000_000, "the database file holds the committed pages")
-            await database.close()
         }
     }
 }

@@ -126,7 +126,8 @@ struct SQLiteDurabilityTests {
                     }
                 }
             }
-            #expect(try await eventually { held.calls == 1 })
+            // The first fsync is held (a second may start beside it: `overlap`).
+            #expect(try await eventually { held.calls >= 1 })
             try await Task.sleep(for: .milliseconds(100))
             held.open()
             for write in writes { try await write.value }

@@ -6,12 +6,10 @@ import Testing
 @Suite("SQLite writer priority")
 struct SQLiteWriterPriorityTests {
     @Test func transactionsRunAtTheWritersPriorityWhoeverAsks() async throws {
-        try await withTemporarySQLiteFile { path in
-            let database = try await SQLiteDatabase.open(path: path, logger: .init(label: "test"))
+        try await withTemporarySQLiteDatabase { database, _ in
             let seen = try await Task(priority: .low) {
                 try await database.transaction { _ in Task.currentPriority }
             }.value
-            await database.close()
             #expect(seen == SQLiteWriteQueue.priority)
             #expect(SQLiteWriteQueue.priority > .medium)
         }
