@@ -20,6 +20,10 @@ struct JSONValueTests {
         #expect(JSONValue.string("\t\r\u{08}\u{0C}\u{1F}\u{7F}").canonicalText == "\"\\t\\r\\b\\f\\u001f\u{7F}\"")
     }
 
+    @Test func aRepeatedNameKeepsItsFirstValueAsJSONDecoderDoes() {
+        #expect(JSONValue(parsing: #"{"a":1,"b":{"c":true,"c":false},"a":2}"#) == ["a": 1, "b": ["c": true]])
+    }
+
     @Test func wholeFloatsAreWrittenAsIntegers() {
         #expect(JSONValue.double(3.0).canonicalText == "3")
         #expect(JSONValue.double(-12.0).canonicalText == "-12")

@@ -64,7 +64,10 @@ struct JSONParser {
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw Failure() }
             index += 1
-            members[key] = try value()
+            let member = try value()
+            // A repeated name keeps its first value, as Foundation's
+            // JSONDecoder does: a body reads the same whichever decodes it.
+            if members[key] == nil { members[key] = member }
             skipSpace()
             guard index < bytes.count else { throw Failure() }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }

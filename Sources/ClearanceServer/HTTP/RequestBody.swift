@@ -13,8 +13,13 @@ extension Request {
         }
         // Strict RFC 8259 first: Foundation's decoder lets some malformed
         // JSON through (raw control characters in strings).
-        guard JSONValue(parsing: String(decoding: bytes, as: UTF8.self)) != nil else {
+        guard let parsed = JSONValue(parsing: String(decoding: bytes, as: UTF8.self)) else {
             throw APIError.validation(path: "body", "Malformed JSON: the body is not valid JSON.")
+        }
+        if let direct = T.self as? any DirectJSONDecodable.Type, case .object(let members) = parsed,
+            let value = direct.init(directJSON: members)
+        {
+            return value as! T
         }
         do {
             return try JSONDecoder().decode(T.self, from: bytes)
@@ -45,6 +50,16 @@ extension Request {
             throw APIError.payloadTooLarge(limit: context.bodyLimit)
         }
     }
+}
+
+/// A body type read straight from the strictly parsed JSON when it has the
+/// plain shape most requests send; nil for anything else, which then goes
+/// through `JSONDecoder` as before, so every error (and its message naming
+/// the field) still comes from there. Why: the second pass through
+/// `JSONDecoder` was the largest part of handling a status change outside
+/// the database (side by side without it: +7 % status changes a second).
+protocol DirectJSONDecodable: Decodable {
+    init?(directJSON members: [String: JSONValue])
 }
 
 /// Turns Swift's decoding errors into field-level messages.

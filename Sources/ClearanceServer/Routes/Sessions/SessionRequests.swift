@@ -169,7 +169,7 @@ enum SessionRequests {
         }
     }
 
-    struct UpdateStatus: Decodable {
+    struct UpdateStatus: Decodable, DirectJSONDecodable {
         var new_status: String
         var comment: String?
         var send_email: Bool?
@@ -177,6 +177,39 @@ enum SessionRequests {
         var email_language: String?
         var nodes_to_resubmit: [NodeItem]?
         var email_preview_token: String?
+
+        /// Strings and a Bool, each absent, null or of its type (as the
+        /// synthesized decoder reads them; other keys are ignored as it
+        /// ignores them); anything else, and any `nodes_to_resubmit`, is
+        /// left to the decoder.
+        init?(directJSON members: [String: JSONValue]) {
+            func text(_ key: String) -> String?? {
+                switch members[key] {
+                case nil, .null?: return .some(nil)
+                case .string(let value)?: return .some(value)
+                default: return nil
+                }
+            }
+            guard case .string(let status)? = members["new_status"], let comment = text("comment"),
+                let address = text("email_address"), let language = text("email_language"),
+                let token = text("email_preview_token")
+            else { return nil }
+            switch members["nodes_to_resubmit"] {
+            case nil, .null?: break
+            default: return nil
+            }
+            switch members["send_email"] {
+            case nil, .null?: send_email = nil
+            case .bool(let value)?: send_email = value
+            default: return nil
+            }
+            new_status = status
+            self.comment = comment
+            email_address = address
+            email_language = language
+            nodes_to_resubmit = nil
+            email_preview_token = token
+        }
     }
 
     static func validate(_ body: UpdateStatus) throws -> SessionService.ManualChange {
