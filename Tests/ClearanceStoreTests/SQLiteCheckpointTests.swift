@@ -49,9 +49,10 @@ extension SQLiteCheckpointTests {
             }
             let walBytes = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0
             // Started over, the WAL stays near a few restart thresholds (256
-            // frames of 4 KiB: 1 MiB; a loaded machine delays the passes, hence the
-            // margin); grown, it holds every row written and more (24 MB).
-            #expect(walBytes < 14_400_000 / 2, "WAL \(walBytes) bytes after 14.4 MB written")
+            // frames of 4 KiB: 1 MiB; measured up to 7.3 MB on a machine
+            // loaded by a PostgreSQL test run, which delays the passes);
+            // never started over, it holds every row written and more (24 MB).
+            #expect(walBytes < 14_400_000, "WAL \(walBytes) bytes after 14.4 MB written")
             await database.close()
         }
     }
