@@ -38,20 +38,24 @@ public struct AuditRecord: Sendable, Equatable {
     }
 
     /// The canonical JSON of every field but `hash`; what `hash` covers.
-    public var hashedContent: JSONValue {
+    public var hashedContent: JSONValue { .object(Dictionary(uniqueKeysWithValues: hashedMembers)) }
+
+    /// The hashed fields, in their keys' sorted order: the one list both
+    /// `hashedContent` and the hashed bytes come from.
+    var hashedMembers: [(String, JSONValue)] {
         [
-            "sequence": .int(sequence),
-            "id": .string(id),
-            "at": .int(at),
-            "actor": .string(actor),
-            "action": .string(action),
-            "subject_type": .string(subjectType),
-            "subject_id": .string(subjectID),
-            "before": before ?? .null,
-            "after": after ?? .null,
-            "comment": comment.map(JSONValue.string) ?? .null,
-            "request_id": requestID.map(JSONValue.string) ?? .null,
-            "prev_hash": .string(prevHash),
+            ("action", .string(action)),
+            ("actor", .string(actor)),
+            ("after", after ?? .null),
+            ("at", .int(at)),
+            ("before", before ?? .null),
+            ("comment", comment.map(JSONValue.string) ?? .null),
+            ("id", .string(id)),
+            ("prev_hash", .string(prevHash)),
+            ("request_id", requestID.map(JSONValue.string) ?? .null),
+            ("sequence", .int(sequence)),
+            ("subject_id", .string(subjectID)),
+            ("subject_type", .string(subjectType)),
         ]
     }
 
@@ -59,40 +63,15 @@ public struct AuditRecord: Sendable, Equatable {
         SHA256.hash(data: canonicalBytes).hexString
     }
 
-    /// `hashedContent.canonicalBytes`, written field by field in the keys'
-    /// sorted order instead of through a dictionary that is then sorted:
-    /// every audited change runs this inside the single SQLite writer.
-    /// `AuditChainTests` hold the two to the same bytes.
+    /// `hashedContent.canonicalBytes`, written from the already sorted list
+    /// instead of through a dictionary that is then sorted: every audited
+    /// change runs this inside the single SQLite writer.
     public var canonicalBytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(512)
-        func member(_ key: StaticString, first: Bool = false) {
-            out.append(contentsOf: first ? Self.open : Self.comma)
-            out.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
-            out.append(contentsOf: Self.colon)
-        }
-        func string(_ value: String?) {
-            if let value { JSONValue.writeString(value, into: &out) } else { out.append(contentsOf: "null".utf8) }
-        }
-        member("\"action\"", first: true); string(action)
-        member("\"actor\""); string(actor)
-        member("\"after\""); (after ?? .null).writeCanonical(into: &out)
-        member("\"at\""); out.append(contentsOf: String(at).utf8)
-        member("\"before\""); (before ?? .null).writeCanonical(into: &out)
-        member("\"comment\""); string(comment)
-        member("\"id\""); string(id)
-        member("\"prev_hash\""); string(prevHash)
-        member("\"request_id\""); string(requestID)
-        member("\"sequence\""); out.append(contentsOf: String(sequence).utf8)
-        member("\"subject_id\""); string(subjectID)
-        member("\"subject_type\""); string(subjectType)
-        out.append(UInt8(ascii: "}"))
+        JSONValue.writeCanonicalObject(sortedMembers: hashedMembers, into: &out)
         return out
     }
-
-    private static let open: [UInt8] = [UInt8(ascii: "{")]
-    private static let comma: [UInt8] = [UInt8(ascii: ",")]
-    private static let colon: [UInt8] = [UInt8(ascii: ":")]
 
     /// This record with `hash` filled in.
     public func sealed() -> AuditRecord {

@@ -103,16 +103,24 @@ extension JSONValue {
             }
             out.append(UInt8(ascii: "]"))
         case .object(let members):
-            out.append(UInt8(ascii: "{"))
-            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            for (index, key) in keys.enumerated() {
-                if index > 0 { out.append(UInt8(ascii: ",")) }
-                Self.writeString(key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                members[key]!.writeCanonical(into: &out)
-            }
-            out.append(UInt8(ascii: "}"))
+            let sorted = members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            Self.writeCanonicalObject(sortedMembers: sorted.lazy.map { ($0.key, $0.value) }, into: &out)
         }
+    }
+
+    /// An object whose members the caller already holds in canonical key
+    /// order (by code point).
+    public static func writeCanonicalObject(sortedMembers: some Sequence<(String, JSONValue)>, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        var first = true
+        for (key, value) in sortedMembers {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            writeString(key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            value.writeCanonical(into: &out)
+        }
+        out.append(UInt8(ascii: "}"))
     }
 
     /// A JSON string: quotes, backslashes and control characters escaped,
