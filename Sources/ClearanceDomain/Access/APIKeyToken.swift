@@ -45,7 +45,7 @@ public struct APIKeyToken: Sendable, Equatable {
         else { return nil }
         let idStart = environmentEnd + 1
         let idEnd = idStart + Self.lookupIDLength
-        guard idEnd < bytes.count, bytes[idEnd] == underscore, bytes[idStart..<idEnd].allSatisfy(Self.isLowerHex),
+        guard idEnd < bytes.count, bytes[idEnd] == underscore, bytes[idStart..<idEnd].allSatisfy(Hex.isDigit),
             bytes.count - (idEnd + 1) == Self.secretTextLength
         else { return nil }
         self.init(
@@ -55,11 +55,6 @@ public struct APIKeyToken: Sendable, Equatable {
 
     /// 32 bytes in unpadded base64url.
     static let secretTextLength = 43
-
-    /// Lookup ids are written in lower-case hex (`Hex.encode`).
-    static func isLowerHex(_ byte: UInt8) -> Bool {
-        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
-    }
 
     /// Hex SHA-256 of the secret: what the store keeps.
     public var secretHash: String { Self.hash(secret: secret) }
@@ -94,6 +89,9 @@ extension Digest {
 
 public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
+
+    /// Whether `byte` is a digit `encode` writes (lower-case hex).
+    public static func isDigit(_ byte: UInt8) -> Bool { digits.contains(byte) }
 
     /// Lower-case hex, without `String(format:)` (which costs a formatter per byte).
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
