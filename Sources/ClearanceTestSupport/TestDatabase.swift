@@ -34,11 +34,17 @@ public enum TestDatabase {
     public static func withStore<T: Sendable>(
         migrate: Bool = true, _ body: @Sendable (Store, DatabaseLocation) async throws -> T
     ) async throws -> T {
-        let location = try await freshLocation()
+        try await TestSlots.run { try await withStoreNow(migrate: migrate, body) }
+    }
+
+    private static func withStoreNow<T: Sendable>(
+        migrate: Bool, _ body: @Sendable (Store, DatabaseLocation) async throws -> T
+    ) async throws -> T {
+        let location = try await freshLocation(migrated: migrate)
         let database = try await DatabaseFactory.open(location, logger: logger)
         let result: T
         do {
-            if migrate { try await Migrator(database: database).migrate() }
+            if migrate, case .sqliteFile = location { try await Migrator(database: database).migrate() }
             let store = Store(database: database, sealer: Sealer(key: SymmetricKey(size: .bits256)))
             result = try await body(store, location)
         } catch {
@@ -51,8 +57,10 @@ public enum TestDatabase {
         return result
     }
 
-    /// A new, empty location: a temporary SQLite path or a new PostgreSQL database.
-    public static func freshLocation() async throws -> DatabaseLocation {
+    /// A new location: a temporary SQLite path (always empty) or a new
+    /// PostgreSQL database, empty or, with `migrated`, copied from the
+    /// migrated template.
+    public static func freshLocation(migrated: Bool = false) async throws -> DatabaseLocation {
         let name = "clearance_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         guard let adminURL = postgresAdminURL else {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent(name)
@@ -62,16 +70,27 @@ public enum TestDatabase {
         guard case .postgres(var postgres) = try DatabaseLocation.parse(adminURL) else {
             fatalError("CLEARANCE_TEST_POSTGRES_URL must be a postgres:// URL")
         }
+        let template = migrated ? try await PostgresTemplate.shared.name(admin: postgres) : nil
+        try await createDatabase(name, from: template, admin: postgres)
+        postgres.database = name
+        return .postgres(postgres)
+    }
+
+    static func createDatabase(_ name: String, from template: String?, admin postgres: DatabaseLocation.PostgresLocation) async throws {
         let admin = try await DatabaseFactory.open(.postgres(postgres), logger: logger)
         do {
-            try await admin.read { sql in try await sql.raw("CREATE DATABASE \(ident: name)").run() }
+            try await admin.read { sql in
+                if let template {
+                    try await sql.raw("CREATE DATABASE \(ident: name) TEMPLATE \(ident: template)").run()
+                } else {
+                    try await sql.raw("CREATE DATABASE \(ident: name)").run()
+                }
+            }
         } catch {
             await admin.close()
             throw error
         }
         await admin.close()
-        postgres.database = name
-        return .postgres(postgres)
     }
 
     public static func drop(_ location: DatabaseLocation) async throws {

@@ -452,7 +452,8 @@ struct KYCEmailTests {
                 environment: .live, profileID: "profile-1", recipient: "zoe@example.com", language: "ja", firstName: nil,
                 decision: .rejected(reason: "制裁リストに該当"))
             // Two instants apart: the log is ordered by time (then by a random id).
-            let now = Date()
+            // Both in the past, so both are due when delivered below, however fast.
+            let now = Date().addingTimeInterval(-1)
             try await server.store.database.transaction { sql in
                 try await KYCEmails.enqueue(changes, sender: sender, store: server.store, now: now, on: sql)
                 try await KYCEmails.enqueue(rejected, sender: sender, store: server.store, now: now.addingTimeInterval(0.01), on: sql)
