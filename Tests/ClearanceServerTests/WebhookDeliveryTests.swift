@@ -193,6 +193,9 @@ struct WebhookDeliveryTests {
                     #expect(entries.contains(Self.standardSignature(request, secret: rotated.secret)))
                     #expect(entries.contains(Self.standardSignature(request, secret: original.secret)))
                 }
+                // Settled before the clock jumps: a lease outrun by the jump is
+                // taken again and sent twice (at least once, as designed).
+                #expect(try await settled(server, original.id, attempts: 1).map(\.status) == Array(repeating: "delivered", count: 3))
                 // Past 24 h: only the new one.
                 time.advance(120)
                 _ = try await change(server)
@@ -207,6 +210,23 @@ struct WebhookDeliveryTests {
                 }
                 try Self.hand(during: Array(all.prefix(3)), after: Array(all.dropFirst(3)), old: original.secret, new: rotated.secret)
             }
+        }
+    }
+
+    /// A worker cancelled mid-request (shutdown) still records the attempt and
+    /// hands the delivery back for a retry, instead of leaving it in flight.
+    @Test func aCancelledWorkerStillSettlesWhatItWasSending() async throws {
+        let receiver = try await LoopbackReceiver.start { _ in .hang }
+        defer { Task { await receiver.close() } }
+        try await TestServer.with { server in
+            let hook = try await destination(server, receiver.url)
+            try await Self.withWorker(server.store, timeout: .seconds(30)) {
+                _ = try await change(server)
+                _ = try await receiver.wait(for: 3)
+            }
+            let entries = try await deliveries(server, hook.id)
+            #expect(entries.map(\.status) == ["pending", "pending", "pending"])
+            #expect(entries.allSatisfy { $0.attempts == 1 })
         }
     }
 

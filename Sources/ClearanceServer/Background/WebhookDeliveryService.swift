@@ -118,10 +118,14 @@ public struct WebhookDeliveryService: Service {
         do {
             let elapsed = ContinuousClock.now - started
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            try await store.deliveries.settle(delivery, outcome: outcome, now: clock.now(), duration: seconds)
+            // Recorded even when shutdown cancels the worker mid-delivery: what
+            // was sent is not sent again after the restart.
+            let (store, now) = (store, clock.now())
+            try await Task { try await store.deliveries.settle(delivery, outcome: outcome, now: now, duration: seconds) }.value
         } catch {
             // The lease runs out and another pass retries: at least once.
-            logger.error("settling a webhook delivery failed", metadata: ["delivery": "\(delivery.id)"])
+            logger.error(
+                "settling a webhook delivery failed", metadata: ["delivery": "\(delivery.id)", "error": "\(String(reflecting: error))"])
         }
     }
 
