@@ -78,9 +78,7 @@ public struct EmailDeliveryService: Service {
             logger.warning("email not sent", metadata: ["email": "\(email.id)", "kind": "\(email.kind.rawValue)", "error": "\(error)"])
         }
         do {
-            // Recorded even when shutdown cancels the worker mid-send (see WebhookDeliveryService).
-            let (store, now) = (store, clock.now())
-            try await Task { try await store.emails.settle(email, outcome: outcome, now: now) }.value
+            try await store.emails.settle(email, outcome: outcome, now: clock.now())
         } catch {
             // The lease runs out and another pass retries: at least once.
             logger.error(

@@ -118,10 +118,9 @@ public struct WebhookDeliveryService: Service {
         do {
             let elapsed = ContinuousClock.now - started
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            // Recorded even when shutdown cancels the worker mid-delivery: what
-            // was sent is not sent again after the restart.
-            let (store, now) = (store, clock.now())
-            try await Task { try await store.deliveries.settle(delivery, outcome: outcome, now: now, duration: seconds) }.value
+            // A transaction runs to its end even if shutdown cancels the
+            // worker here (`Database.transaction`): what was sent stays recorded.
+            try await store.deliveries.settle(delivery, outcome: outcome, now: clock.now(), duration: seconds)
         } catch {
             // The lease runs out and another pass retries: at least once.
             logger.error(

@@ -54,11 +54,17 @@ final class PostgresDatabase: Database {
     @discardableResult
     func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         TransactionScope.assertOutside()
-        return try await CommitHooks.around(body) { body in
-            try await client.withConnection { connection in
-                try await runTransaction(on: connection.sql(queryLogLevel: nil), begin: "BEGIN", logger: self.logger, body)
+        // In a task of its own, so it runs to its end even if the caller is
+        // cancelled, as on SQLite (the writer queue's detached drain): a
+        // worker stopped by shutdown still records what it sent. The task
+        // inherits the caller's task-locals (the commit hook among them).
+        return try await Task {
+            try await CommitHooks.around(body) { body in
+                try await client.withConnection { connection in
+                    try await runTransaction(on: connection.sql(queryLogLevel: nil), begin: "BEGIN", logger: self.logger, body)
+                }
             }
-        }
+        }.value
     }
 
     func announceOnCommit(_ channel: CommitChannel, on sql: any SQLDatabase) async throws {
