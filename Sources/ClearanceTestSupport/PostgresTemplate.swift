@@ -1,4 +1,5 @@
 import Crypto
+import ClearanceDomain
 import Foundation
 import SQLKit
 import ClearanceStore
@@ -35,32 +36,20 @@ actor PostgresTemplate {
         let attributes = (try? FileManager.default.attributesOfItem(atPath: path)) ?? [:]
         let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
         let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        let digest = SHA256.hash(data: Data("\(path)\n\(size)\n\(modified)".utf8))
-        return digest.prefix(6).map { String(format: "%02x", $0) }.joined()
+        return String(SHA256.hash(data: Data("\(path)\n\(size)\n\(modified)".utf8)).hexString.prefix(12))
     }
 
     private static func make(admin: DatabaseLocation.PostgresLocation) async throws -> String {
         let name = prefix + binaryDigest
-        let database = try await DatabaseFactory.open(.postgres(admin), logger: TestDatabase.logger)
-        let existing: [String]
-        do {
-            existing = try await database.read { sql in
-                try await sql.raw("SELECT datname FROM pg_database WHERE datname LIKE \(bind: prefix + "%")")
-                    .all().map { try $0.decode(column: "datname", as: String.self) }
-            }
-        } catch {
-            await database.close()
-            throw error
+        let existing = try await TestDatabase.onServer(admin) { sql in
+            try await sql.raw("SELECT datname FROM pg_database WHERE datname LIKE \(bind: prefix + "%")")
+                .all().map { try $0.decode(column: "datname", as: String.self) }
         }
-        if existing.contains(name) {
-            await database.close()
-            return name
-        }
+        if existing.contains(name) { return name }
         // Stale templates of earlier builds; one in use by another process stays.
         for stale in existing where !stale.hasPrefix(name) {
-            try? await database.read { sql in try await sql.raw("DROP DATABASE IF EXISTS \(ident: stale)").run() }
+            try? await TestDatabase.onServer(admin) { sql in try await sql.raw("DROP DATABASE IF EXISTS \(ident: stale)").run() }
         }
-        await database.close()
 
         let building = name + "_" + UUID().uuidString.prefix(8).lowercased()
         try await TestDatabase.createDatabase(building, from: nil, admin: admin)
@@ -76,14 +65,14 @@ actor PostgresTemplate {
         }
         await target.close()
 
-        let renamer = try await DatabaseFactory.open(.postgres(admin), logger: TestDatabase.logger)
         do {
-            try await renamer.read { sql in try await sql.raw("ALTER DATABASE \(ident: building) RENAME TO \(ident: name)").run() }
+            try await TestDatabase.onServer(admin) { sql in
+                try await sql.raw("ALTER DATABASE \(ident: building) RENAME TO \(ident: name)").run()
+            }
         } catch {
             // Another process made it first: use theirs.
-            try? await renamer.read { sql in try await sql.raw("DROP DATABASE IF EXISTS \(ident: building)").run() }
+            try? await TestDatabase.drop(.postgres(location))
         }
-        await renamer.close()
         return name
     }
 }

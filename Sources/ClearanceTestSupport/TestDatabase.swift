@@ -76,21 +76,30 @@ public enum TestDatabase {
         return .postgres(postgres)
     }
 
-    static func createDatabase(_ name: String, from template: String?, admin postgres: DatabaseLocation.PostgresLocation) async throws {
-        let admin = try await DatabaseFactory.open(.postgres(postgres), logger: logger)
-        do {
-            try await admin.read { sql in
-                if let template {
-                    try await sql.raw("CREATE DATABASE \(ident: name) TEMPLATE \(ident: template)").run()
-                } else {
-                    try await sql.raw("CREATE DATABASE \(ident: name)").run()
-                }
+    static func createDatabase(_ name: String, from template: String?, admin: DatabaseLocation.PostgresLocation) async throws {
+        try await onServer(admin) { sql in
+            if let template {
+                try await sql.raw("CREATE DATABASE \(ident: name) TEMPLATE \(ident: template)").run()
+            } else {
+                try await sql.raw("CREATE DATABASE \(ident: name)").run()
             }
+        }
+    }
+
+    /// Runs `body` on a connection to `location` opened for it alone (the
+    /// admin database, for statements no transaction may hold).
+    static func onServer<T: Sendable>(
+        _ location: DatabaseLocation.PostgresLocation, _ body: @Sendable (any SQLDatabase) async throws -> T
+    ) async throws -> T {
+        let database = try await DatabaseFactory.open(.postgres(location), logger: logger)
+        do {
+            let result = try await database.read(body)
+            await database.close()
+            return result
         } catch {
-            await admin.close()
+            await database.close()
             throw error
         }
-        await admin.close()
     }
 
     public static func drop(_ location: DatabaseLocation) async throws {
@@ -103,9 +112,7 @@ public enum TestDatabase {
                 if case .postgres(let admin) = $0 { return admin.database }
                 return nil
             } ?? "postgres"
-            let admin = try await DatabaseFactory.open(.postgres(postgres), logger: logger)
-            try? await admin.read { sql in try await sql.raw("DROP DATABASE IF EXISTS \(ident: name) WITH (FORCE)").run() }
-            await admin.close()
+            try? await onServer(postgres) { sql in try await sql.raw("DROP DATABASE IF EXISTS \(ident: name) WITH (FORCE)").run() }
         }
     }
 }

@@ -6,25 +6,25 @@ import Foundation
 /// (CI stop 14, PostgreSQL pass: `HTTPClientError.deadlineExceeded` in a test
 /// that takes 0.9 s alone). With a cap, a test's time is mostly its own.
 /// `CLEARANCE_TEST_SLOTS` sets the cap (default 8; 0 means none).
-public actor TestSlots {
-    public static let shared = TestSlots(
+actor TestSlots {
+    static let shared = TestSlots(
         limit: ProcessInfo.processInfo.environment["CLEARANCE_TEST_SLOTS"].flatMap { Int($0) } ?? 8)
 
     /// Set while a task holds a slot, so a test that opens a second store
     /// inside its first does not wait for a slot it already has.
-    @TaskLocal public static var holding = false
+    @TaskLocal static var holding = false
 
     private var free: Int
     private let unlimited: Bool
     private var waiting: [CheckedContinuation<Void, Never>] = []
 
-    public init(limit: Int) {
+    init(limit: Int) {
         free = max(limit, 0)
         unlimited = limit <= 0
     }
 
     /// Runs `body` in a slot, waiting for one if all are taken.
-    public static func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+    static func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         if holding { return try await body() }
         await shared.acquire()
         do {
