@@ -23,6 +23,7 @@ import http.client
 import http.server
 import json
 import os
+import shutil
 import random
 import signal
 import socket
@@ -281,6 +282,12 @@ def run():
     if refused:
         print(f"chaos: refused changes (unexpected): {refused[:3]}")
     print("chaos: PASS" if ok else "chaos: FAIL")
+    # A passing run's database and WAL (hundreds of MB) go; a failing one's
+    # stay for the post-mortem, as they do when CHAOS_KEEP is set.
+    if ok and not os.environ.get("CHAOS_KEEP"):
+        shutil.rmtree(data_dir, ignore_errors=True)
+    else:
+        print(f"chaos: data kept in {data_dir}")
     sys.exit(0 if ok else 1)
 
 

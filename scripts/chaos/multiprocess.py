@@ -60,6 +60,7 @@ import http.client
 import http.server
 import json
 import os
+import shutil
 import queue
 import random
 import re
@@ -1109,6 +1110,12 @@ def main():
             subprocess.run(["cp", pg_log, os.path.join(work_dir, "postgresql.log")])
     ok = all(not p.failures for p in phases) and len(phases) == len(PHASES)
     log("PASS" if ok else "FAIL")
+    # A passing run's logs go; a failing one's stay for the post-mortem, as
+    # they do when CHAOS_KEEP is set.
+    if ok and not os.environ.get("CHAOS_KEEP"):
+        shutil.rmtree(work_dir, ignore_errors=True)
+    else:
+        log(f"logs kept in {work_dir}")
     sys.exit(0 if ok else 1)
 
 

@@ -30,6 +30,7 @@ import http.client
 import http.server
 import json
 import os
+import shutil
 import random
 import signal
 import socket
@@ -328,7 +329,7 @@ def main():
                CLEARANCE_ALLOW_PRIVATE_WEBHOOK_TARGETS="1")
     server = subprocess.Popen([bin_, "serve"], env=env, stdout=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        run(server, port, receiver, work)
+        ok = run(server, port, receiver, work)
     finally:
         if server.poll() is None:
             server.terminate()
@@ -336,6 +337,13 @@ def main():
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
+    # A passing run's data folder goes; a failing one's stays for the
+    # post-mortem, as it does when SOAK_KEEP is set.
+    if ok and not os.environ.get("SOAK_KEEP"):
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print(f"soak: data kept in {work}")
+    sys.exit(0 if ok else 1)
 
 
 def run(server, port, receiver, work):
@@ -473,7 +481,7 @@ def run(server, port, receiver, work):
     if not alive:
         print("soak: the server is no longer running")
     print("soak: PASS" if ok else "soak: FAIL")
-    sys.exit(0 if ok else 1)
+    return ok
 
 
 if __name__ == "__main__":
