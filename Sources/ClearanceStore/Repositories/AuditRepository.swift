@@ -30,10 +30,8 @@ public struct AuditEvent: Sendable {
 
 public protocol AuditTrail: Sendable {
     /// Appends inside the caller's transaction, so the entry commits or
-    /// vanishes with the change it records.
-    @discardableResult
-    /// Inside a transaction the entry is written just before COMMIT (see
-    /// `TransactionContext`); it commits or rolls back with the change.
+    /// vanishes with the change it records. Inside a transaction the entry
+    /// is written just before COMMIT (see `TransactionContext`).
     func append(_ event: AuditEvent, at: Date, on sql: any SQLDatabase) async throws
     func entries(subjectID: String?, limit: Int, offset: Int) async throws -> (total: Int, items: [AuditRecord])
     func verify() async throws -> AuditVerification
