@@ -23,8 +23,8 @@ import http.client
 import http.server
 import json
 import os
-import shutil
 import random
+import shutil
 import signal
 import socket
 import subprocess

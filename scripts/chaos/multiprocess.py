@@ -60,10 +60,10 @@ import http.client
 import http.server
 import json
 import os
-import shutil
 import queue
 import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -1091,7 +1091,7 @@ class Phase:
 def main():
     admin_url = os.environ["CLEARANCE_TEST_POSTGRES_URL"]
     work_dir = tempfile.mkdtemp(prefix="clearance-multiproc-")
-    log(f"three processes on PostgreSQL; phases {PHASES}; scale {SCALE}; {CLIENTS} client threads; logs in {work_dir}")
+    log(f"three processes on PostgreSQL; phases {PHASES}; scale {SCALE}; {CLIENTS} client threads; logs in {work_dir} (removed if it passes)")
     phases = []
     try:
         for number in PHASES:

@@ -30,8 +30,8 @@ import http.client
 import http.server
 import json
 import os
-import shutil
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -369,7 +369,7 @@ def run(server, port, receiver, work):
     status, flow = setup.call("setup", "GET", f"/v3/workflows/{workflow}/")
     assert status == 200, flow
     workflow_nodes = [node["node_id"] for node in flow["nodes"]]
-    print(f"soak: pid {server.pid}, data in {work}; workflow nodes {', '.join(workflow_nodes)}; "
+    print(f"soak: pid {server.pid}, data in {work} (removed if it passes); workflow nodes {', '.join(workflow_nodes)}; "
           f"{CLIENTS} clients at {RATE:.0f} requests/s in all; warm-up {WARMUP:.0f} s, then {SECONDS:.0f} s", flush=True)
 
     stop = threading.Event()
