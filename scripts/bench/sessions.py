@@ -6,9 +6,9 @@ Starts a release `clearance serve`, fills it, and measures with wrk:
   (b) PATCH …/update-status/            requests/s, Approved/Declined on 10,000 sessions in review
   (c) GET /v3/sessions/?status=In Review&limit=50   p50/p99 at 10,000 and at 1,000,000 sessions
   (d) POST /v3/session/                 requests/s
-and prints one table. (a) and (b) are measured in BENCH_ROUNDS rounds (default
-3); in each, for every client count of BENCH_SWEEP (default 32,64,128), (a) then at
-once (b) on 10,000 freshly filled sessions. A round's (a) is its best /health
+and prints one table. (a) and (b) are measured in BENCH_ROUNDS rounds
+(default 3); in each, for every client count of BENCH_SWEEP (default
+32,64,128), (a) then at once (b) on 10,000 freshly filled sessions. A round's (a) is its best /health
 figure (the ceiling), its (b) its best status-change figure; the round with
 the median ratio is the one shown, and every figure is printed. Environment: CLEARANCE_BIN (release binary), BENCH_ENGINE
 (sqlite|postgres), CLEARANCE_DATABASE_URL for postgres, BENCH_DURATION (s),
@@ -34,11 +34,9 @@ LATENCY_CONNECTIONS = 4
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 # Client counts for (a) and (b). Group commit shares one fsync among the
 # changes waiting for it, so (b) grows with concurrent clients until the
-# batches are full, where /health is flat: measured on one server, /health
-# 15,715 / 15,873 / 16,129 / 16,234 req/s at 32 / 64 / 128 / 256 clients,
-# the status change 7,364 / 9,086 / 10,390 / 10,650. Each is taken at its
-# best, which for both is reached by 128; every figure, with its p99, is
-# printed.
+# batches are full, where /health is flat from 32 (figures in
+# docs/reliability.md, "Session 8"). Each is taken at its best; every figure,
+# with (b)'s p99, is printed.
 SWEEP = [int(c) for c in os.environ.get("BENCH_SWEEP", "32,64,128").split(",")]
 SETTLE = 5
 
